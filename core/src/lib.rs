@@ -1,0 +1,28 @@
+//! # lb-core: the brain of the load balancer, written once
+//!
+//! Everything that decides where a request goes lives here, and nothing here does I/O: no clock,
+//! no socket, no global RNG. The simulator (`lb-sim`) drives this crate on virtual time; live mode
+//! drives the very same code on real time. That is what lets a simulated result stand for the
+//! real system.
+//!
+//! # Layout
+//!
+//! - [`time`]: core's own `Instant`/`Duration` and the `Clock` trait. Time is always an argument.
+//! - [`pick`]: the balancing algorithms, one small type per file behind the [`pick::Pick`] trait.
+//! - [`health`]: active health checks (rise/fall) and passive outlier ejection, as pure state
+//!   machines.
+//! - [`stats`]: per-worker windowed metrics, O(1) per request: counts, errors, in flight, latency
+//!   EWMA, peak EWMA, window percentiles.
+//! - [`balancer`]: ties them together; its caller calls `pick`, `on_response`, `on_probe`, `tick`.
+//! - [`scenario`]: the scenario file model (TOML) and its validation, shared by sim and live.
+
+pub mod balancer;
+pub mod health;
+pub mod pick;
+pub mod scenario;
+pub mod stats;
+pub mod time;
+
+pub use balancer::{Balancer, BalancerConfig, Outcome, WorkerId};
+pub use pick::Algorithm;
+pub use time::{Clock, Duration, Instant, ManualClock};

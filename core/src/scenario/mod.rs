@@ -1,0 +1,218 @@
+//! Scenarios: the one file format that the simulator and live experiments both read.
+//!
+//! A scenario is a TOML file describing a pool of workers (concurrency, service-time
+//! distribution, speed, errors, network delay), how requests arrive (Poisson or constant, with
+//! rate phases and bursts), the balancer's settings, and a timeline of faults. The field-by-field
+//! reference with defaults and units is `experiments/README.md`.
+//!
+//! Reading is two steps: `model` deserialises the text (unknown fields are errors), then
+//! `validate` checks every value and builds the typed [`Scenario`], with times in core's units.
+//! Every error names the file, the field and the reason.
+//!
+//! ```
+//! let text = r#"
+//!     duration_s = 10
+//!     [arrivals]
+//!     rate = 500
+//!     [[workers]]
+//!     count = 4
+//!     service = { distribution = "exponential", mean_ms = 5 }
+//! "#;
+//! let s = lb_core::scenario::Scenario::from_toml_str(text, "inline.toml").unwrap();
+//! assert_eq!(s.workers.len(), 4);
+//! assert_eq!(s.name, "inline");
+//! ```
+
+mod arrivals;
+mod error;
+pub mod model;
+mod service;
+mod validate;
+
+pub use arrivals::{ArrivalSchedule, Arrivals, Bursts};
+pub use error::ScenarioError;
+pub use model::{ErrorMode, ProcessKind};
+pub use service::{ServiceTime, mean_ms};
+
+use crate::balancer::BalancerConfig;
+use crate::health::{ActiveConfig, OutlierConfig};
+use crate::pick::Algorithm;
+use crate::stats::StatsConfig;
+use crate::time::{Duration, Instant};
+use std::path::Path;
+
+/// How long a scenario runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Length {
+    /// Arrivals stop at this time.
+    Duration(Duration),
+    /// Arrivals stop once this many requests after the warm-up have arrived.
+    Requests(u64),
+}
+
+/// One worker's model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSpec {
+    /// Requests served at once.
+    pub concurrency: u32,
+    /// Service time at speed 1.
+    pub service: ServiceTime,
+    /// Mean service time at speed 1, ms.
+    pub mean_service_ms: f64,
+    /// Speed factor (service time is divided by it).
+    pub speed: f64,
+    /// Weight for weighted algorithms.
+    pub weight: u32,
+    /// Failure probability.
+    pub error_rate: f64,
+    /// When failures fail.
+    pub error_mode: ErrorMode,
+    /// One-way delay between balancer and worker.
+    pub network_delay: Duration,
+}
+
+/// What a fault does to its worker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FaultAction {
+    /// Service times multiplied by this factor.
+    Slow(f64),
+    /// Failures with this probability and mode.
+    Errors(f64, ErrorMode),
+    /// Crash: refuses connections, loses work in progress.
+    Down,
+    /// Back to the configured worker, up.
+    Recover,
+}
+
+impl FaultAction {
+    /// `slow`, `errors`, `down`, `recover`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultAction::Slow(_) => "slow",
+            FaultAction::Errors(..) => "errors",
+            FaultAction::Down => "down",
+            FaultAction::Recover => "recover",
+        }
+    }
+
+    /// A short human description (`slow x5`, `errors 50% fast`).
+    pub fn detail(&self) -> String {
+        match self {
+            FaultAction::Slow(f) => format!("slow x{f}"),
+            FaultAction::Errors(r, m) => format!("errors {}% {}", r * 100.0, m.name()),
+            FaultAction::Down => "down".into(),
+            FaultAction::Recover => "recover".into(),
+        }
+    }
+}
+
+/// A fault on the timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fault {
+    /// When.
+    pub at: Instant,
+    /// Which worker.
+    pub worker: usize,
+    /// What.
+    pub action: FaultAction,
+}
+
+/// Active health-check settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthCheck {
+    /// Time between probes of one worker.
+    pub interval: Duration,
+    /// A probe slower than this fails.
+    pub timeout: Duration,
+    /// Rise/fall thresholds.
+    pub thresholds: ActiveConfig,
+}
+
+/// Balancer settings of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BalancerSettings {
+    /// Request timeout (None: wait forever).
+    pub timeout: Option<Duration>,
+    /// Active health checks (None: off).
+    pub health: Option<HealthCheck>,
+    /// Passive outlier ejection.
+    pub outlier: OutlierConfig,
+    /// Windowed stats.
+    pub stats: StatsConfig,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name used in outputs.
+    pub name: String,
+    /// One line on what it shows.
+    pub description: String,
+    /// Where it was read from (for messages).
+    pub origin: String,
+    /// How long it runs.
+    pub length: Length,
+    /// Requests arriving before this are not counted.
+    pub warmup: Duration,
+    /// Algorithms named in the file (empty: the caller's choice).
+    pub algorithms: Vec<Algorithm>,
+    /// Arrival process.
+    pub arrivals: Arrivals,
+    /// Balancer settings.
+    pub balancer: BalancerSettings,
+    /// The workers, groups expanded, in file order.
+    pub workers: Vec<WorkerSpec>,
+    /// The fault timeline, sorted by time (ties keep file order).
+    pub faults: Vec<Fault>,
+}
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Validate scenario text; `origin` names it in messages and gives the default name.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let file: model::ScenarioFile = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: origin.into(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        validate::validate(file, origin)
+    }
+
+    /// The balancer configuration this scenario asks for, starting with `algorithm`.
+    pub fn balancer_config(&self, algorithm: Algorithm) -> BalancerConfig {
+        BalancerConfig {
+            algorithm,
+            stats: self.balancer.stats,
+            active: self
+                .balancer
+                .health
+                .map_or(ActiveConfig::default(), |h| h.thresholds),
+            outlier: self.balancer.outlier,
+        }
+    }
+
+    /// Weights of the workers, in order.
+    pub fn weights(&self) -> Vec<u32> {
+        self.workers.iter().map(|w| w.weight).collect()
+    }
+
+    /// Offered load at the base rate: arrival rate x mean service time / total capacity.
+    pub fn base_utilisation(&self) -> f64 {
+        let capacity: f64 = self
+            .workers
+            .iter()
+            .map(|w| f64::from(w.concurrency) * w.speed / (w.mean_service_ms / 1e3))
+            .sum();
+        self.arrivals.rate / capacity
+    }
+}
+
+#[cfg(test)]
+mod tests;

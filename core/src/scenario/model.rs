@@ -1,0 +1,311 @@
+//! The scenario file as written: serde structs mirroring the TOML, field for field. Defaults
+//! live here; checks of values live in `validate.rs`. Every table refuses unknown fields, so a
+//! typo is an error, not a silently ignored setting.
+
+use serde::Deserialize;
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name used in CSVs and charts; defaults to the file name without `.toml`.
+    pub name: Option<String>,
+    /// One line on what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Length of the arrival schedule in seconds (exclusive with `requests`).
+    pub duration_s: Option<f64>,
+    /// Number of measured requests (exclusive with `duration_s`).
+    pub requests: Option<u64>,
+    /// Seconds at the start whose requests are not counted.
+    #[serde(default)]
+    pub warmup_s: f64,
+    /// Algorithms to run when the command line names none (default: all).
+    pub algorithms: Option<Vec<String>>,
+    /// How requests arrive.
+    pub arrivals: ArrivalsFile,
+    /// Balancer settings.
+    #[serde(default)]
+    pub balancer: BalancerFile,
+    /// Worker groups; each group expands into `count` identical workers.
+    pub workers: Vec<WorkerGroupFile>,
+    /// The fault timeline.
+    #[serde(default)]
+    pub faults: Vec<FaultFile>,
+}
+
+/// `[arrivals]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalsFile {
+    /// `poisson` (default) or `constant`.
+    #[serde(default)]
+    pub process: ProcessKind,
+    /// Requests per second at the start.
+    pub rate: f64,
+    /// Rate steps: from `at_s` on, the rate is `rate`.
+    #[serde(default)]
+    pub phases: Vec<PhaseFile>,
+    /// On/off bursts on top of the current rate.
+    pub bursts: Option<BurstsFile>,
+}
+
+/// The arrival process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessKind {
+    /// Exponential gaps (a Poisson process).
+    #[default]
+    Poisson,
+    /// Evenly spaced arrivals.
+    Constant,
+}
+
+/// `[[arrivals.phases]]`
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseFile {
+    /// Start of the phase, seconds.
+    pub at_s: f64,
+    /// Requests per second from then on.
+    pub rate: f64,
+}
+
+/// `[arrivals.bursts]`: periods of `on_s` seconds at `on_rate` alternate with `off_s` seconds at
+/// the phase's rate (or `off_rate` when given), starting with an off period at `start_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstsFile {
+    /// First burst starts after this many seconds of `off`.
+    #[serde(default)]
+    pub start_s: f64,
+    /// Length of a burst, seconds.
+    pub on_s: f64,
+    /// Gap between bursts, seconds.
+    pub off_s: f64,
+    /// Requests per second during a burst.
+    pub on_rate: f64,
+    /// Requests per second between bursts (default: the phase's rate).
+    pub off_rate: Option<f64>,
+}
+
+/// `[balancer]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BalancerFile {
+    /// Request timeout in ms (0: none). A timeout counts as an error.
+    pub timeout_ms: f64,
+    /// Active health checks.
+    pub health: HealthFile,
+    /// Passive outlier ejection.
+    pub outlier: OutlierFile,
+    /// Windowed stats.
+    pub stats: StatsFile,
+}
+
+impl Default for BalancerFile {
+    fn default() -> Self {
+        BalancerFile {
+            timeout_ms: 1000.0,
+            health: HealthFile::default(),
+            outlier: OutlierFile::default(),
+            stats: StatsFile::default(),
+        }
+    }
+}
+
+/// `[balancer.health]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthFile {
+    /// Run active health checks at all.
+    pub enabled: bool,
+    /// Time between probes of one worker, ms.
+    pub interval_ms: f64,
+    /// A probe not answered within this many ms fails.
+    pub timeout_ms: f64,
+    /// Good probes in a row to mark a down worker up.
+    pub rise: u32,
+    /// Failed probes in a row to mark an up worker down.
+    pub fall: u32,
+}
+
+impl Default for HealthFile {
+    fn default() -> Self {
+        HealthFile {
+            enabled: true,
+            interval_ms: 1000.0,
+            timeout_ms: 500.0,
+            rise: 2,
+            fall: 3,
+        }
+    }
+}
+
+/// `[balancer.outlier]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutlierFile {
+    /// Failures in a row that eject a worker (0: never eject).
+    pub consecutive_failures: u32,
+    /// First ejection length, ms; the n-th ejection lasts n times this.
+    pub base_ejection_ms: f64,
+    /// Longest ejection, ms.
+    pub max_ejection_ms: f64,
+    /// At most this percentage of the pool ejected at once (at least one worker may be).
+    pub max_ejection_percent: u32,
+}
+
+impl Default for OutlierFile {
+    fn default() -> Self {
+        OutlierFile {
+            consecutive_failures: 5,
+            base_ejection_ms: 30_000.0,
+            max_ejection_ms: 300_000.0,
+            max_ejection_percent: 50,
+        }
+    }
+}
+
+/// `[balancer.stats]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsFile {
+    /// Trailing window for percentiles and error rates, seconds.
+    pub window_s: f64,
+    /// Time constant of the latency EWMA, ms.
+    pub ewma_tau_ms: f64,
+    /// Decay time constant of the peak EWMA, ms.
+    pub peak_ewma_tau_ms: f64,
+}
+
+impl Default for StatsFile {
+    fn default() -> Self {
+        StatsFile {
+            window_s: 10.0,
+            ewma_tau_ms: 1000.0,
+            peak_ewma_tau_ms: 10_000.0,
+        }
+    }
+}
+
+/// `[[workers]]`: a group of identical workers.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerGroupFile {
+    /// How many workers this group makes.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Requests served at once; more wait in a FIFO queue.
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Service time distribution at speed 1.
+    pub service: ServiceFile,
+    /// Speed factor: service times are divided by it (2.0 = twice as fast).
+    #[serde(default = "one_f")]
+    pub speed: f64,
+    /// Weight for weighted algorithms.
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Probability that a request fails.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Whether errors come at once (`fast`) or after the service time (`slow`).
+    #[serde(default)]
+    pub error_mode: ErrorMode,
+    /// One-way network delay between balancer and worker, ms.
+    #[serde(default)]
+    pub network_delay_ms: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+
+/// When a failing request fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorMode {
+    /// At once, without taking a slot: the worker looks fast and idle.
+    #[default]
+    Fast,
+    /// After the service time, holding a slot like a real request.
+    Slow,
+}
+
+impl ErrorMode {
+    /// `fast` or `slow`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorMode::Fast => "fast",
+            ErrorMode::Slow => "slow",
+        }
+    }
+}
+
+/// `service = { distribution = "...", ... }`
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServiceFile {
+    /// Always `ms`.
+    Constant {
+        /// Service time, ms.
+        ms: f64,
+    },
+    /// Exponential with mean `mean_ms`.
+    Exponential {
+        /// Mean, ms.
+        mean_ms: f64,
+    },
+    /// Log-normal given by its median and 99th percentile.
+    Lognormal {
+        /// Median, ms.
+        median_ms: f64,
+        /// 99th percentile, ms (greater than the median).
+        p99_ms: f64,
+    },
+    /// Pareto (heavy tail) with mean `mean_ms` and tail index `shape` (> 1).
+    Pareto {
+        /// Mean, ms.
+        mean_ms: f64,
+        /// Tail index alpha; smaller is heavier.
+        shape: f64,
+    },
+}
+
+/// `[[faults]]`: something that happens to one worker at a time. Which of `factor`, `rate` and
+/// `mode` apply depends on `action`; validation rejects the others.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// When, seconds from the start.
+    pub at_s: f64,
+    /// Which worker (0-based index over all groups, in file order).
+    pub worker: u32,
+    /// `slow`, `errors`, `down` or `recover`.
+    pub action: FaultKind,
+    /// For `slow`: service times multiplied by this (> 0; 5.0 = five times slower).
+    pub factor: Option<f64>,
+    /// For `errors`: failure probability in [0, 1].
+    pub rate: Option<f64>,
+    /// For `errors`: `fast` (default) or `slow`.
+    pub mode: Option<ErrorMode>,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Service times multiplied by `factor`.
+    Slow,
+    /// Requests fail with probability `rate`, `fast` or `slow`.
+    Errors,
+    /// The worker crashes: connections refused, work in progress lost.
+    Down,
+    /// Back to the worker's configured self, up.
+    Recover,
+}

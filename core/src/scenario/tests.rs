@@ -1,0 +1,242 @@
+//! Scenario parsing and validation: good files read right, bad ones name file, field and reason.
+
+use super::*;
+
+const FULL: &str = r#"
+name = "full"
+description = "every field"
+duration_s = 60
+warmup_s = 5
+algorithms = ["round_robin", "power_of_two"]
+
+[arrivals]
+process = "constant"
+rate = 900
+phases = [{ at_s = 20, rate = 1500 }, { at_s = 40, rate = 900 }]
+bursts = { start_s = 10, on_s = 1, off_s = 9, on_rate = 3000 }
+
+[balancer]
+timeout_ms = 250
+health = { interval_ms = 500, timeout_ms = 100, rise = 3, fall = 2 }
+outlier = { consecutive_failures = 7, base_ejection_ms = 1000, max_ejection_ms = 5000, max_ejection_percent = 30 }
+stats = { window_s = 5, ewma_tau_ms = 500, peak_ewma_tau_ms = 2000 }
+
+[[workers]]
+count = 3
+concurrency = 2
+service = { distribution = "lognormal", median_ms = 8, p99_ms = 40 }
+speed = 1.5
+weight = 2
+error_rate = 0.01
+error_mode = "slow"
+network_delay_ms = 0.5
+
+[[workers]]
+service = { distribution = "constant", ms = 10 }
+
+[[faults]]
+at_s = 30
+worker = 3
+action = "errors"
+rate = 0.5
+
+[[faults]]
+at_s = 20
+worker = 1
+action = "slow"
+factor = 4
+"#;
+
+fn err(text: &str) -> String {
+    Scenario::from_toml_str(text, "experiments/bad.toml")
+        .unwrap_err()
+        .to_string()
+}
+
+/// A minimal valid scenario with `extra` appended (TOML allows adding top-level keys first).
+fn minimal(top: &str, rest: &str) -> String {
+    format!(
+        "{top}\n[arrivals]\nrate = 100\n[[workers]]\nservice = {{ distribution = \"constant\", ms = 1 }}\n{rest}"
+    )
+}
+
+#[test]
+fn a_full_scenario_reads_into_typed_values() {
+    let s = Scenario::from_toml_str(FULL, "experiments/full.toml").unwrap();
+    assert_eq!(s.name, "full");
+    assert_eq!(s.length, Length::Duration(Duration::from_secs(60)));
+    assert_eq!(s.warmup, Duration::from_secs(5));
+    assert_eq!(
+        s.algorithms,
+        vec![Algorithm::RoundRobin, Algorithm::PowerOfTwo]
+    );
+    assert_eq!(s.arrivals.process, ProcessKind::Constant);
+    assert_eq!(s.arrivals.phases.len(), 2);
+    assert_eq!(s.arrivals.bursts.unwrap().on_rate, 3000.0);
+    assert_eq!(s.balancer.timeout, Some(Duration::from_millis(250)));
+    let h = s.balancer.health.unwrap();
+    assert_eq!(h.thresholds, ActiveConfig { rise: 3, fall: 2 });
+    assert_eq!(s.balancer.outlier.consecutive_failures, 7);
+    assert_eq!(s.balancer.stats.window, Duration::from_secs(5));
+    assert_eq!(s.workers.len(), 4);
+    assert_eq!(s.workers[0].concurrency, 2);
+    assert_eq!(s.workers[2].error_mode, ErrorMode::Slow);
+    assert_eq!(s.workers[0].network_delay, Duration::from_micros(500));
+    assert_eq!(s.workers[3].weight, 1);
+    assert_eq!(s.weights(), vec![2, 2, 2, 1]);
+    // Faults come out sorted by time.
+    assert_eq!(s.faults[0].action, FaultAction::Slow(4.0));
+    assert_eq!(
+        s.faults[1].action,
+        FaultAction::Errors(0.5, ErrorMode::Fast)
+    );
+    assert_eq!(s.faults[1].worker, 3);
+}
+
+#[test]
+fn the_name_defaults_to_the_file_stem() {
+    let s =
+        Scenario::from_toml_str(&minimal("duration_s = 1", ""), "dir/steady_pool.toml").unwrap();
+    assert_eq!(s.name, "steady_pool");
+    assert_eq!(s.balancer.timeout, Some(Duration::from_secs(1)));
+    assert!(s.balancer.health.is_some());
+}
+
+#[test]
+fn an_unknown_field_is_an_error_naming_file_and_field() {
+    let m = err(&minimal("duration_s = 1\nspeeed = 2", ""));
+    assert!(m.starts_with("experiments/bad.toml:"), "{m}");
+    assert!(m.contains("speeed"), "{m}");
+    let m = err(&minimal("duration_s = 1", "speeed = 2"));
+    assert!(m.contains("speeed"), "{m}");
+}
+
+#[test]
+fn malformed_toml_reports_the_line() {
+    let m = err("duration_s = = 1");
+    assert!(m.starts_with("experiments/bad.toml:"), "{m}");
+    assert!(m.contains("line 1"), "{m}");
+}
+
+#[test]
+fn bad_values_name_the_field_and_why() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("duration_s = 1", "", ""),
+        (
+            "duration_s = -1",
+            "",
+            "field `duration_s`: must be a number > 0, got -1",
+        ),
+        (
+            "duration_s = 5\nwarmup_s = 5",
+            "",
+            "field `warmup_s`: must be shorter",
+        ),
+        ("requests = 0", "", "field `requests`: must be at least 1"),
+        ("duration_s = 1\nrequests = 5", "", "not both"),
+        ("", "", "field `duration_s`: missing"),
+        (
+            "duration_s = 1\nalgorithms = [\"fastest\"]",
+            "",
+            "field `algorithms[0]`: unknown algorithm \"fastest\"",
+        ),
+        (
+            "duration_s = 1",
+            "speed = 0",
+            "field `workers[0].speed`: must be a number > 0, got 0",
+        ),
+        (
+            "duration_s = 1",
+            "count = 0",
+            "field `workers[0].count`: must be at least 1",
+        ),
+        (
+            "duration_s = 1",
+            "error_rate = 1.5",
+            "field `workers[0].error_rate`: must be a probability",
+        ),
+        (
+            "duration_s = 1",
+            "concurrency = 0",
+            "field `workers[0].concurrency`",
+        ),
+        (
+            "duration_s = 1",
+            "[[faults]]\nat_s = 0.5\nworker = 4\naction = \"down\"",
+            "field `faults[0].worker`: no worker 4: the scenario has 1 workers",
+        ),
+        (
+            "duration_s = 1",
+            "[[faults]]\nat_s = 2\nworker = 0\naction = \"down\"",
+            "field `faults[0].at_s`: must be before the end",
+        ),
+        (
+            "duration_s = 1",
+            "[[faults]]\nat_s = 0.5\nworker = 0\naction = \"slow\"",
+            "field `faults[0].factor`: missing",
+        ),
+        (
+            "duration_s = 1",
+            "[[faults]]\nat_s = 0.5\nworker = 0\naction = \"down\"\nfactor = 2",
+            "field `faults[0].factor`: does not apply to action = \"down\"",
+        ),
+        ("duration_s = 1\nname = \"../x\"", "", "field `name`"),
+        (
+            "duration_s = 1",
+            "[balancer]\noutlier = { max_ejection_percent = 101 }",
+            "max_ejection_percent",
+        ),
+        (
+            "duration_s = 1",
+            "[balancer]\nhealth = { rise = 0 }",
+            "field `balancer.health.rise`",
+        ),
+    ];
+    for (top, rest, want) in cases {
+        let text = minimal(top, rest);
+        let got = Scenario::from_toml_str(&text, "experiments/bad.toml");
+        if want.is_empty() {
+            assert!(got.is_ok(), "{top} / {rest}: {got:?}");
+            continue;
+        }
+        let m = got.expect_err(want).to_string();
+        assert!(m.starts_with("experiments/bad.toml: "), "{m}");
+        assert!(m.contains(want), "want {want:?} in {m:?}");
+    }
+}
+
+#[test]
+fn zero_workers_and_negative_rates_are_refused() {
+    let m = err("duration_s = 1\nworkers = []\n[arrivals]\nrate = 10");
+    assert!(m.contains("field `workers`: at least one"), "{m}");
+    let m = err(&minimal("duration_s = 1", "").replace("rate = 100", "rate = -3"));
+    assert!(
+        m.contains("field `arrivals.rate`: must be a number > 0, got -3"),
+        "{m}"
+    );
+    let m = err(&minimal("duration_s = 1", "").replace(
+        "rate = 100",
+        "rate = 100\nphases = [{ at_s = 2, rate = 5 }, { at_s = 1, rate = 5 }]",
+    ));
+    assert!(m.contains("arrivals.phases[1].at_s"), "{m}");
+}
+
+#[test]
+fn a_missing_file_names_the_path() {
+    let e = Scenario::from_file(std::path::Path::new("/nonexistent/x.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/x.toml: cannot read"),
+        "{e}"
+    );
+}
+
+#[test]
+fn utilisation_accounts_for_speed_and_concurrency() {
+    let s = Scenario::from_toml_str(
+        "duration_s = 1\n[arrivals]\nrate = 900\n[[workers]]\ncount = 10\nservice = { distribution = \"exponential\", mean_ms = 10 }",
+        "u.toml",
+    )
+    .unwrap();
+    assert!((s.base_utilisation() - 0.9).abs() < 1e-12);
+}

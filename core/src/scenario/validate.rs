@@ -1,0 +1,398 @@
+//! From the file's text model to a typed [`Scenario`], checking every value on the way. The first
+//! bad value stops validation with its field path (`workers[1].speed`) and the reason.
+
+use super::model::{FaultKind, ScenarioFile};
+use super::{
+    Arrivals, BalancerSettings, Bursts, Fault, FaultAction, HealthCheck, Length, Scenario,
+    ScenarioError, ServiceTime, WorkerSpec, mean_ms,
+};
+use crate::health::{ActiveConfig, OutlierConfig};
+use crate::pick::Algorithm;
+use crate::stats::StatsConfig;
+use crate::time::{Duration, Instant};
+
+/// Longest scenario we accept: a day of virtual time.
+const MAX_SECONDS: f64 = 86_400.0;
+/// Most workers we accept in one scenario.
+const MAX_WORKERS: usize = 10_000;
+
+struct Check<'a> {
+    origin: &'a str,
+}
+
+impl Check<'_> {
+    fn fail<T>(
+        &self,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Result<T, ScenarioError> {
+        Err(ScenarioError::Invalid {
+            path: self.origin.into(),
+            field: field.into(),
+            reason: reason.into(),
+        })
+    }
+
+    /// A finite number > 0.
+    fn positive(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            self.fail(field, format!("must be a number > 0, got {v}"))
+        }
+    }
+
+    /// A finite number >= 0.
+    fn non_negative(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            self.fail(field, format!("must be a number >= 0, got {v}"))
+        }
+    }
+
+    /// A number of seconds within a day.
+    fn seconds(&self, field: &str, v: f64) -> Result<Duration, ScenarioError> {
+        let v = self.non_negative(field, v)?;
+        if v > MAX_SECONDS {
+            return self.fail(field, format!("must be at most {MAX_SECONDS} s, got {v}"));
+        }
+        Ok(Duration::from_secs_f64(v))
+    }
+
+    fn probability(&self, field: &str, v: f64) -> Result<f64, ScenarioError> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            self.fail(field, format!("must be a probability in [0, 1], got {v}"))
+        }
+    }
+
+    fn at_least_one(&self, field: &str, v: u32) -> Result<u32, ScenarioError> {
+        if v >= 1 {
+            Ok(v)
+        } else {
+            self.fail(field, "must be at least 1, got 0")
+        }
+    }
+}
+
+fn file_stem(origin: &str) -> String {
+    std::path::Path::new(origin)
+        .file_stem()
+        .map_or_else(|| origin.to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, ScenarioError> {
+    let c = Check { origin };
+
+    let name = f.name.clone().unwrap_or_else(|| file_stem(origin));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    {
+        return c.fail(
+            "name",
+            format!("must be non-empty and use only letters, digits, `_` and `-` (it names output folders), got {name:?}"),
+        );
+    }
+
+    let length = match (f.duration_s, f.requests) {
+        (Some(_), Some(_)) => {
+            return c.fail(
+                "requests",
+                "give either `duration_s` or `requests`, not both",
+            );
+        }
+        (None, None) => {
+            return c.fail(
+                "duration_s",
+                "missing: give `duration_s` (seconds) or `requests` (a count)",
+            );
+        }
+        (Some(d), None) => {
+            c.positive("duration_s", d)?;
+            Length::Duration(c.seconds("duration_s", d)?)
+        }
+        (None, Some(0)) => return c.fail("requests", "must be at least 1, got 0"),
+        (None, Some(n)) => Length::Requests(n),
+    };
+    let warmup = c.seconds("warmup_s", f.warmup_s)?;
+    if let Length::Duration(d) = length
+        && warmup >= d
+    {
+        return c.fail(
+            "warmup_s",
+            format!(
+                "must be shorter than duration_s ({} s), got {} s",
+                d.as_secs_f64(),
+                f.warmup_s
+            ),
+        );
+    }
+    let end_s = match length {
+        Length::Duration(d) => d.as_secs_f64(),
+        Length::Requests(_) => MAX_SECONDS,
+    };
+
+    let mut algorithms = Vec::new();
+    for (i, a) in f.algorithms.iter().flatten().enumerate() {
+        match a.parse::<Algorithm>() {
+            Ok(a) => algorithms.push(a),
+            Err(e) => return c.fail(format!("algorithms[{i}]"), e.to_string()),
+        }
+    }
+
+    // Arrivals.
+    let a = &f.arrivals;
+    c.positive("arrivals.rate", a.rate)?;
+    let mut phases = Vec::with_capacity(a.phases.len());
+    let mut last = -1.0;
+    for (i, p) in a.phases.iter().enumerate() {
+        let at = c.seconds(&format!("arrivals.phases[{i}].at_s"), p.at_s)?;
+        if p.at_s <= last {
+            return c.fail(
+                format!("arrivals.phases[{i}].at_s"),
+                format!(
+                    "phases must be in increasing time order; {} s comes after {} s",
+                    p.at_s, last
+                ),
+            );
+        }
+        last = p.at_s;
+        let rate = c.non_negative(&format!("arrivals.phases[{i}].rate"), p.rate)?;
+        phases.push((Instant::ZERO + at, rate));
+    }
+    let bursts = match &a.bursts {
+        None => None,
+        Some(b) => {
+            let start = c.seconds("arrivals.bursts.start_s", b.start_s)?;
+            c.positive("arrivals.bursts.on_s", b.on_s)?;
+            let on = c.seconds("arrivals.bursts.on_s", b.on_s)?;
+            let off = c.seconds("arrivals.bursts.off_s", b.off_s)?;
+            let on_rate = c.positive("arrivals.bursts.on_rate", b.on_rate)?;
+            let off_rate = match b.off_rate {
+                Some(r) => Some(c.non_negative("arrivals.bursts.off_rate", r)?),
+                None => None,
+            };
+            Some(Bursts {
+                start: Instant::ZERO + start,
+                on,
+                off,
+                on_rate,
+                off_rate,
+            })
+        }
+    };
+    let arrivals = Arrivals {
+        process: a.process,
+        rate: a.rate,
+        phases,
+        bursts,
+    };
+
+    // Balancer.
+    let b = &f.balancer;
+    let timeout = match c.non_negative("balancer.timeout_ms", b.timeout_ms)? {
+        0.0 => None,
+        ms => Some(Duration::from_millis_f64(ms)),
+    };
+    let h = &b.health;
+    let health = if h.enabled {
+        let interval =
+            Duration::from_millis_f64(c.positive("balancer.health.interval_ms", h.interval_ms)?);
+        let timeout =
+            Duration::from_millis_f64(c.positive("balancer.health.timeout_ms", h.timeout_ms)?);
+        Some(HealthCheck {
+            interval,
+            timeout,
+            thresholds: ActiveConfig {
+                rise: c.at_least_one("balancer.health.rise", h.rise)?,
+                fall: c.at_least_one("balancer.health.fall", h.fall)?,
+            },
+        })
+    } else {
+        None
+    };
+    let o = &b.outlier;
+    if o.max_ejection_percent > 100 {
+        return c.fail(
+            "balancer.outlier.max_ejection_percent",
+            format!("must be between 0 and 100, got {}", o.max_ejection_percent),
+        );
+    }
+    let base = c.positive("balancer.outlier.base_ejection_ms", o.base_ejection_ms)?;
+    let max = c.positive("balancer.outlier.max_ejection_ms", o.max_ejection_ms)?;
+    if max < base {
+        return c.fail(
+            "balancer.outlier.max_ejection_ms",
+            format!("must be at least base_ejection_ms ({base}), got {max}"),
+        );
+    }
+    let outlier = OutlierConfig {
+        consecutive_failures: o.consecutive_failures,
+        base_ejection: Duration::from_millis_f64(base),
+        max_ejection: Duration::from_millis_f64(max),
+        max_ejection_percent: o.max_ejection_percent,
+    };
+    let s = &b.stats;
+    let stats = StatsConfig {
+        window: c.seconds(
+            "balancer.stats.window_s",
+            c.positive("balancer.stats.window_s", s.window_s)?,
+        )?,
+        ewma_tau: Duration::from_millis_f64(
+            c.positive("balancer.stats.ewma_tau_ms", s.ewma_tau_ms)?,
+        ),
+        peak_ewma_tau: Duration::from_millis_f64(
+            c.positive("balancer.stats.peak_ewma_tau_ms", s.peak_ewma_tau_ms)?,
+        ),
+        ..StatsConfig::default()
+    };
+    let balancer = BalancerSettings {
+        timeout,
+        health,
+        outlier,
+        stats,
+    };
+
+    // Workers.
+    if f.workers.is_empty() {
+        return c.fail("workers", "at least one `[[workers]]` group is needed");
+    }
+    let mut workers = Vec::new();
+    for (i, g) in f.workers.iter().enumerate() {
+        let field = |name: &str| format!("workers[{i}].{name}");
+        if g.count == 0 {
+            return c.fail(field("count"), "must be at least 1, got 0");
+        }
+        let concurrency = c.at_least_one(&field("concurrency"), g.concurrency)?;
+        let service = ServiceTime::from_file(&g.service)
+            .or_else(|(f, reason)| c.fail(field(&format!("service.{f}")), reason))?;
+        let speed = c.positive(&field("speed"), g.speed)?;
+        let weight = c.at_least_one(&field("weight"), g.weight)?;
+        let error_rate = c.probability(&field("error_rate"), g.error_rate)?;
+        let delay = c.non_negative(&field("network_delay_ms"), g.network_delay_ms)?;
+        let mean = mean_ms(&g.service);
+        for _ in 0..g.count {
+            if workers.len() >= MAX_WORKERS {
+                return c.fail(
+                    field("count"),
+                    format!("at most {MAX_WORKERS} workers in all"),
+                );
+            }
+            workers.push(WorkerSpec {
+                concurrency,
+                service,
+                mean_service_ms: mean,
+                speed,
+                weight,
+                error_rate,
+                error_mode: g.error_mode,
+                network_delay: Duration::from_millis_f64(delay),
+            });
+        }
+    }
+
+    // Faults.
+    let mut faults = Vec::with_capacity(f.faults.len());
+    for (i, ft) in f.faults.iter().enumerate() {
+        let field = |name: &str| format!("faults[{i}].{name}");
+        let at = c.seconds(&field("at_s"), ft.at_s)?;
+        if ft.at_s >= end_s {
+            return c.fail(
+                field("at_s"),
+                format!(
+                    "must be before the end of the run ({end_s} s), got {}",
+                    ft.at_s
+                ),
+            );
+        }
+        let worker = ft.worker as usize;
+        if worker >= workers.len() {
+            return c.fail(
+                field("worker"),
+                format!(
+                    "no worker {worker}: the scenario has {} workers (0 to {})",
+                    workers.len(),
+                    workers.len() - 1
+                ),
+            );
+        }
+        let unexpected = |name: &str, present: bool| -> Result<(), ScenarioError> {
+            if present {
+                c.fail(
+                    field(name),
+                    format!("does not apply to action = \"{}\"", kind_name(ft.action)),
+                )
+            } else {
+                Ok(())
+            }
+        };
+        let action = match ft.action {
+            FaultKind::Slow => {
+                unexpected("rate", ft.rate.is_some())?;
+                unexpected("mode", ft.mode.is_some())?;
+                let Some(factor) = ft.factor else {
+                    return c.fail(
+                        field("factor"),
+                        "missing: action = \"slow\" needs a factor (5.0 = five times slower)",
+                    );
+                };
+                FaultAction::Slow(c.positive(&field("factor"), factor)?)
+            }
+            FaultKind::Errors => {
+                unexpected("factor", ft.factor.is_some())?;
+                let Some(rate) = ft.rate else {
+                    return c.fail(
+                        field("rate"),
+                        "missing: action = \"errors\" needs a rate in [0, 1]",
+                    );
+                };
+                FaultAction::Errors(
+                    c.probability(&field("rate"), rate)?,
+                    ft.mode.unwrap_or_default(),
+                )
+            }
+            FaultKind::Down | FaultKind::Recover => {
+                unexpected("factor", ft.factor.is_some())?;
+                unexpected("rate", ft.rate.is_some())?;
+                unexpected("mode", ft.mode.is_some())?;
+                if ft.action == FaultKind::Down {
+                    FaultAction::Down
+                } else {
+                    FaultAction::Recover
+                }
+            }
+        };
+        faults.push(Fault {
+            at: Instant::ZERO + at,
+            worker,
+            action,
+        });
+    }
+    faults.sort_by_key(|f| f.at);
+
+    Ok(Scenario {
+        name,
+        description: f.description,
+        origin: origin.to_string(),
+        length,
+        warmup,
+        algorithms,
+        arrivals,
+        balancer,
+        workers,
+        faults,
+    })
+}
+
+fn kind_name(k: FaultKind) -> &'static str {
+    match k {
+        FaultKind::Slow => "slow",
+        FaultKind::Errors => "errors",
+        FaultKind::Down => "down",
+        FaultKind::Recover => "recover",
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of `lb-report`: CSV files on disk and the charts drawn from them.
+
+mod charts;
+mod csv_files;
+mod fixtures;
+mod render_dir;

@@ -1,0 +1,70 @@
+//! `lb-sim --bench`: how fast the simulator runs.
+//!
+//! The reference workload: 1,000,000 measured requests, Poisson arrivals at 90% load on 10
+//! workers with one slot and exponential 10 ms service, `power_of_two`, no health checks, no
+//! timeout. Each repetition runs on one thread; we report the best and median wall time and
+//! simulated events per second (heap events plus timeouts processed).
+
+use crate::run::run;
+use lb_core::Algorithm;
+use lb_core::scenario::Scenario;
+
+/// The reference scenario.
+pub const BENCH_SCENARIO: &str = r#"
+name = "bench_p2c_1m"
+requests = 1000000
+[arrivals]
+rate = 900
+[balancer]
+timeout_ms = 0
+health = { enabled = false }
+[[workers]]
+count = 10
+service = { distribution = "exponential", mean_ms = 10 }
+"#;
+
+/// One repetition's numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchRun {
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Events processed.
+    pub events: u64,
+    /// Requests answered.
+    pub requests: u64,
+}
+
+/// Run the reference workload `reps` times with `algorithm`.
+pub fn bench(algorithm: Algorithm, reps: usize) -> anyhow::Result<Vec<BenchRun>> {
+    let sc = Scenario::from_toml_str(BENCH_SCENARIO, "built-in bench scenario")?;
+    let mut out = Vec::new();
+    for i in 0..reps.max(1) {
+        let start = std::time::Instant::now();
+        let r = run(&sc, algorithm, 1 + i as u64);
+        let seconds = start.elapsed().as_secs_f64();
+        out.push(BenchRun {
+            seconds,
+            events: r.events,
+            requests: r.recorder.answered(),
+        });
+    }
+    Ok(out)
+}
+
+/// A report of the repetitions: best and median time, events per second.
+pub fn report(algorithm: Algorithm, runs: &[BenchRun]) -> String {
+    let mut secs: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    secs.sort_by(f64::total_cmp);
+    let best = secs.first().copied().unwrap_or(0.0);
+    let median = secs.get(secs.len() / 2).copied().unwrap_or(0.0);
+    let events = runs.first().map_or(0, |r| r.events);
+    let requests = runs.first().map_or(0, |r| r.requests);
+    format!(
+        "{algorithm}: {requests} requests, {events} events, {n} runs on one thread\n  \
+         best {best:.3} s, median {median:.3} s\n  \
+         {:.1} M events/s, {:.2} M requests/s (best)\n",
+        events as f64 / best / 1e6,
+        requests as f64 / best / 1e6,
+        n = runs.len(),
+    )
+}

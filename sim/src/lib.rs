@@ -1,0 +1,30 @@
+//! # lb-sim: a deterministic discrete-event simulator for load balancing
+//!
+//! The simulator replays a scenario (workers, arrivals, faults: see `experiments/README.md`) on
+//! virtual time, driving the very same [`lb_core::Balancer`] that live mode drives. It is an
+//! event loop, not a runtime (quinn-proto's test harness is the model): a heap of
+//! `(time, sequence, event)` entries, popped in order, each handled to completion.
+//!
+//! The same scenario, algorithm and seed give the same bytes out, whatever the number of
+//! threads: each run is single-threaded with its own seeded RNG streams, and results are
+//! written in job order.
+//!
+//! # Layout
+//!
+//! - [`event`]: the event queue, ordered by (time, sequence number).
+//! - [`worker`]: the worker model (slots, FIFO queue, service times, errors, crashes).
+//! - [`run`]: one run of one scenario with one algorithm and seed.
+//! - [`record`]: what a run measures (latency histogram, time series, per-worker totals).
+//! - [`runner`]: many runs on all cores, results in a fixed order.
+//! - [`output`]: CSV rows, charts and the summary table.
+//! - [`stretch`]: longer runs of the same scenario (`--scale`).
+//! - [`bench`]: the `--bench` measurement of simulator speed.
+
+pub mod bench;
+pub mod event;
+pub mod output;
+pub mod record;
+pub mod run;
+pub mod runner;
+pub mod stretch;
+pub mod worker;

@@ -1,0 +1,205 @@
+//! `lb-sim`: run scenarios in the simulator and write CSVs and charts.
+//!
+//! With no arguments it runs every scenario in `experiments/` with every algorithm over 5 seeds
+//! into `results/sim/`.
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use lb_core::Algorithm;
+use lb_core::scenario::Scenario;
+use lb_sim::{bench, output, runner, stretch};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Deterministic discrete-event simulation of HTTP load-balancing algorithms.
+#[derive(Debug, Parser)]
+#[command(name = "lb-sim", version, about, long_about = None)]
+struct Cli {
+    /// Scenario files, or folders of them (every *.toml inside). Default: experiments/
+    paths: Vec<PathBuf>,
+
+    /// Algorithms to compare, comma-separated (default: the scenario's list, else all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_algorithm)]
+    algorithms: Vec<Algorithm>,
+
+    /// Run seeds 1..=N.
+    #[arg(long, default_value_t = 5, conflicts_with = "seed", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    seeds: u64,
+
+    /// Run this one seed only.
+    #[arg(long)]
+    seed: Option<u64>,
+
+    /// Output folder.
+    #[arg(long, default_value = "results/sim")]
+    out: PathBuf,
+
+    /// Stretch every scenario's timeline by this factor (longer runs, same shape).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale, allow_negative_numbers = true)]
+    scale: f64,
+
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+
+    /// Print only errors.
+    #[arg(long, short)]
+    quiet: bool,
+
+    /// Write CSVs only, no charts.
+    #[arg(long)]
+    no_charts: bool,
+
+    /// Measure the simulator's speed on the reference workload instead (1M requests, 10
+    /// workers, power_of_two unless --algorithms says otherwise).
+    #[arg(long)]
+    bench: bool,
+
+    /// Repetitions for --bench.
+    #[arg(long, default_value_t = 5, requires = "bench")]
+    reps: usize,
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    s.trim().parse::<Algorithm>().map_err(|e| e.to_string())
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(k) if k.is_finite() && k > 0.0 && k <= 1000.0 => Ok(k),
+        Ok(k) => Err(format!("must be a number in (0, 1000], got {k}")),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
+}
+
+/// The scenario files named by `paths` (folders give their `*.toml` files, sorted by name).
+fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let default = [PathBuf::from("experiments")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot list folder", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{}: no *.toml scenario files in this folder", p.display());
+            }
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else if paths == default {
+            bail!(
+                "no scenario given and ./experiments not found: run from the repository root or name scenario files"
+            );
+        } else {
+            bail!("{}: no such file or folder", p.display());
+        }
+    }
+    Ok(files)
+}
+
+fn load(files: &[PathBuf], scale: f64) -> anyhow::Result<Vec<Scenario>> {
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for f in files {
+        let s = Scenario::from_file(f)?;
+        if let Some(other) = scenarios.iter().find(|o| o.name == s.name) {
+            bail!(
+                "{}: scenario name {:?} is also used by {}; names must be unique (they name output rows and folders)",
+                f.display(),
+                s.name,
+                other.origin
+            );
+        }
+        scenarios.push(stretch::stretch(&s, scale));
+    }
+    Ok(scenarios)
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    if cli.bench {
+        let algs = if cli.algorithms.is_empty() {
+            vec![Algorithm::PowerOfTwo]
+        } else {
+            cli.algorithms.clone()
+        };
+        for a in algs {
+            let runs = bench::bench(a, cli.reps)?;
+            print!("{}", bench::report(a, &runs));
+        }
+        return Ok(());
+    }
+    let files = scenario_files(&cli.paths)?;
+    let scenarios = load(&files, cli.scale)?;
+    let seeds: Vec<u64> = match cli.seed {
+        Some(s) => vec![s],
+        None => (1..=cli.seeds).collect(),
+    };
+    let algorithms: Vec<Vec<Algorithm>> = scenarios
+        .iter()
+        .map(|s| {
+            if !cli.algorithms.is_empty() {
+                cli.algorithms.clone()
+            } else if !s.algorithms.is_empty() {
+                s.algorithms.clone()
+            } else {
+                Algorithm::ALL.to_vec()
+            }
+        })
+        .collect();
+    let jobs = runner::plan(&scenarios, &algorithms, &seeds);
+    let threads = cli.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t as usize,
+    );
+    let progress =
+        !cli.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if !cli.quiet {
+        eprintln!(
+            "lb-sim: {} scenarios, {} runs on {} threads -> {}",
+            scenarios.len(),
+            jobs.len(),
+            threads,
+            cli.out.display()
+        );
+    }
+    let started = std::time::Instant::now();
+    let results = runner::run_jobs(&scenarios, &jobs, threads, progress);
+    let tables = output::tables(&scenarios, &jobs, &results);
+    let written = output::write(&cli.out, &tables, !cli.no_charts)?;
+    if !cli.quiet {
+        print!("{}", output::summary_table(&tables.summary));
+        let events: u64 = results.iter().map(|r| r.events).sum();
+        eprintln!(
+            "lb-sim: {} events in {:.2} s; wrote {} files to {}",
+            events,
+            started.elapsed().as_secs_f64(),
+            written.len(),
+            display(&cli.out)
+        );
+    }
+    Ok(())
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lb-sim: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Turning run results into the shared CSV schema (`lb-report`), the charts, and the summary
+//! table printed on stdout.
+
+use crate::run::RunResult;
+use crate::runner::Job;
+use anyhow::Context;
+use lb_core::scenario::Scenario;
+use lb_report::schema::{FaultRow, SummaryRow, TimeseriesRow, WorkerRow};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// All rows of a set of runs.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// summary.csv
+    pub summary: Vec<SummaryRow>,
+    /// timeseries.csv
+    pub timeseries: Vec<TimeseriesRow>,
+    /// workers.csv
+    pub workers: Vec<WorkerRow>,
+    /// faults.csv
+    pub faults: Vec<FaultRow>,
+}
+
+/// Build the rows, in job order.
+pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Tables {
+    let mut t = Tables::default();
+    for (job, r) in jobs.iter().zip(results) {
+        let sc = &scenarios[job.scenario];
+        let rec = &r.recorder;
+        let alg = job.algorithm.name().to_string();
+        let span = rec.span_s();
+        let answered = rec.answered();
+        t.summary.push(SummaryRow {
+            scenario: sc.name.clone(),
+            algorithm: alg.clone(),
+            seed: job.seed,
+            requests: rec.arrivals,
+            ok: rec.ok,
+            errors: rec.errors,
+            error_rate: if answered == 0 {
+                0.0
+            } else {
+                rec.errors as f64 / answered as f64
+            },
+            throughput_rps: if span > 0.0 {
+                rec.ok as f64 / span
+            } else {
+                0.0
+            },
+            mean_ms: rec.mean_ms(),
+            p50_ms: rec.quantile_ms(0.5),
+            p90_ms: rec.quantile_ms(0.9),
+            p99_ms: rec.quantile_ms(0.99),
+            p999_ms: rec.quantile_ms(0.999),
+            max_ms: rec.max_ms(),
+            mean_in_flight: rec.mean_in_flight(),
+            switches: 0,
+        });
+        for s in &rec.series {
+            t.timeseries.push(TimeseriesRow {
+                scenario: sc.name.clone(),
+                algorithm: alg.clone(),
+                seed: job.seed,
+                t_s: s.t_s,
+                requests: s.requests,
+                errors: s.errors,
+                p50_ms: s.p50_ms,
+                p99_ms: s.p99_ms,
+                mean_in_flight: s.mean_in_flight,
+                active_algorithm: s.algorithm.to_string(),
+            });
+        }
+        let total: u64 = rec.workers.iter().map(|w| w.requests).sum();
+        for (i, w) in rec.workers.iter().enumerate() {
+            t.workers.push(WorkerRow {
+                scenario: sc.name.clone(),
+                algorithm: alg.clone(),
+                seed: job.seed,
+                worker: i as u32,
+                requests: w.requests,
+                share: if total == 0 {
+                    0.0
+                } else {
+                    w.requests as f64 / total as f64
+                },
+                errors: w.errors,
+                mean_ms: if w.requests == 0 {
+                    0.0
+                } else {
+                    w.latency_sum_ns as f64 / w.requests as f64 / 1e6
+                },
+            });
+        }
+    }
+    for sc in scenarios {
+        for f in &sc.faults {
+            t.faults.push(FaultRow {
+                scenario: sc.name.clone(),
+                t_s: f.at.as_secs_f64(),
+                worker: f.worker as u32,
+                kind: f.action.kind().to_string(),
+                detail: f.action.detail(),
+            });
+        }
+    }
+    t
+}
+
+/// Write the CSVs into `out` (created if needed) and, unless `charts` is false, draw the charts.
+/// Returns the files written.
+pub fn write(out: &Path, t: &Tables, charts: bool) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, r: Result<(), lb_report::ReportError>| -> anyhow::Result<()> {
+        r?;
+        written.push(out.join(name));
+        Ok(())
+    };
+    put(
+        "summary.csv",
+        lb_report::write_csv(&out.join("summary.csv"), &t.summary),
+    )?;
+    put(
+        "timeseries.csv",
+        lb_report::write_csv(&out.join("timeseries.csv"), &t.timeseries),
+    )?;
+    put(
+        "workers.csv",
+        lb_report::write_csv(&out.join("workers.csv"), &t.workers),
+    )?;
+    put(
+        "faults.csv",
+        lb_report::write_csv(&out.join("faults.csv"), &t.faults),
+    )?;
+    if charts {
+        written.extend(lb_report::render_dir(out)?);
+    }
+    Ok(written)
+}
+
+/// The table printed after a run: one line per scenario and algorithm, averaged over seeds.
+pub fn summary_table(rows: &[SummaryRow]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<24} {:<22} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}",
+        "scenario",
+        "algorithm",
+        "seeds",
+        "mean ms",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors%",
+        "ok/s"
+    );
+    let mut i = 0;
+    while i < rows.len() {
+        let key = (&rows[i].scenario, &rows[i].algorithm);
+        let group: Vec<&SummaryRow> = rows[i..]
+            .iter()
+            .take_while(|r| (&r.scenario, &r.algorithm) == key)
+            .collect();
+        let n = group.len() as f64;
+        let avg = |f: fn(&SummaryRow) -> f64| group.iter().map(|r| f(r)).sum::<f64>() / n;
+        let _ = writeln!(
+            s,
+            "{:<24} {:<22} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.3} {:>9.1}",
+            key.0,
+            key.1,
+            group.len(),
+            avg(|r| r.mean_ms),
+            avg(|r| r.p50_ms),
+            avg(|r| r.p99_ms),
+            avg(|r| r.p999_ms),
+            avg(|r| r.error_rate * 100.0),
+            avg(|r| r.throughput_rps),
+        );
+        i += group.len();
+    }
+    s
+}

@@ -1,0 +1,436 @@
+//! One simulation run: a scenario, an algorithm and a seed, on virtual time.
+//!
+//! The loop pops the earliest event, moves virtual time to it and hands it to the model: the
+//! arrival process, the core [`Balancer`] (the same code live mode runs), the workers and the
+//! health prober. Request timeouts all have the same length and are set in arrival order, so
+//! their deadlines are already sorted: they sit in a FIFO beside the heap instead of in it.
+//!
+//! Randomness comes from separate seeded streams (arrivals, service, balancer), so for one seed
+//! every algorithm sees the very same arrival times: comparisons use common random numbers.
+
+use crate::event::{Event, EventQueue, ReqId};
+use crate::record::Recorder;
+use crate::worker::SimWorker;
+use lb_core::scenario::{ArrivalSchedule, ErrorMode, Length, Scenario};
+use lb_core::time::Duration;
+use lb_core::{Algorithm, Balancer, Instant, Outcome};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The algorithm that ran.
+    pub algorithm: Algorithm,
+    /// The seed.
+    pub seed: u64,
+    /// Measurements.
+    pub recorder: Recorder,
+    /// Events processed (heap events and timeouts).
+    pub events: u64,
+    /// Virtual time at which the last request was answered.
+    pub end: Instant,
+}
+
+/// A seeded RNG for one purpose: the stream number keeps purposes independent.
+pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+const STREAM_ARRIVALS: u64 = 1;
+const STREAM_SERVICE: u64 = 2;
+const STREAM_BALANCER: u64 = 3;
+
+/// Outcome codes carried in events.
+const OK: u8 = 0;
+const ERROR: u8 = 1;
+const REFUSED: u8 = 2;
+
+fn outcome(code: u8) -> Outcome {
+    match code {
+        OK => Outcome::Ok,
+        ERROR => Outcome::Error,
+        _ => Outcome::Refused,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Req {
+    arrival: Instant,
+    worker: u32,
+    generation: u32,
+    will_fail: bool,
+    /// The balancer has answered the client (response or timeout).
+    client_done: bool,
+    /// The worker is done with it (served, failed, refused or lost).
+    worker_done: bool,
+    live: bool,
+}
+
+/// Requests in flight, in reusable slots.
+#[derive(Debug, Default)]
+struct ReqTable {
+    slots: Vec<Req>,
+    free: Vec<u32>,
+}
+
+impl ReqTable {
+    fn alloc(&mut self, arrival: Instant, worker: u32) -> ReqId {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Req {
+                    arrival,
+                    worker,
+                    generation: 0,
+                    will_fail: false,
+                    client_done: false,
+                    worker_done: false,
+                    live: false,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let r = &mut self.slots[slot as usize];
+        let generation = r.generation.wrapping_add(1);
+        *r = Req {
+            arrival,
+            worker,
+            generation,
+            will_fail: false,
+            client_done: false,
+            worker_done: false,
+            live: true,
+        };
+        ReqId { slot, generation }
+    }
+
+    #[inline]
+    fn get(&mut self, id: ReqId) -> Option<&mut Req> {
+        self.slots
+            .get_mut(id.slot as usize)
+            .filter(|r| r.live && r.generation == id.generation)
+    }
+
+    #[inline]
+    fn release_if_done(&mut self, id: ReqId) {
+        if let Some(r) = self.get(id)
+            && r.client_done
+            && r.worker_done
+        {
+            r.live = false;
+            self.free.push(id.slot);
+        }
+    }
+}
+
+struct Sim<'a> {
+    sc: &'a Scenario,
+    now: Instant,
+    q: EventQueue,
+    deadlines: VecDeque<(Instant, ReqId)>,
+    timeouts: u64,
+    lb: Balancer<ChaCha8Rng>,
+    workers: Vec<SimWorker>,
+    reqs: ReqTable,
+    schedule: ArrivalSchedule<'a>,
+    arrival_rng: ChaCha8Rng,
+    service_rng: ChaCha8Rng,
+    rec: Recorder,
+    arrivals_done: bool,
+    pending: u64,
+    measured_target: Option<u64>,
+}
+
+/// Run `scenario` with `algorithm` and `seed`.
+pub fn run(scenario: &Scenario, algorithm: Algorithm, seed: u64) -> RunResult {
+    let start = Instant::ZERO;
+    let warmup = start + scenario.warmup;
+    let (end, measured_target) = match scenario.length {
+        Length::Duration(d) => (Some(start + d), None),
+        Length::Requests(n) => (None, Some(n)),
+    };
+    let mut rec = Recorder::new(scenario.workers.len(), warmup);
+    if let Some(e) = end {
+        rec.set_measure_end(e);
+    }
+    let mut sim = Sim {
+        sc: scenario,
+        now: start,
+        q: EventQueue::default(),
+        deadlines: VecDeque::new(),
+        timeouts: 0,
+        lb: Balancer::new(
+            scenario.balancer_config(algorithm),
+            &scenario.weights(),
+            stream(seed, STREAM_BALANCER),
+            start,
+        ),
+        workers: scenario.workers.iter().map(SimWorker::new).collect(),
+        reqs: ReqTable::default(),
+        schedule: scenario.arrivals.schedule(end),
+        arrival_rng: stream(seed, STREAM_ARRIVALS),
+        service_rng: stream(seed, STREAM_SERVICE),
+        rec,
+        arrivals_done: false,
+        pending: 0,
+        measured_target,
+    };
+    sim.run();
+    let algorithm_name = sim.lb.algorithm().name();
+    sim.rec.finish(sim.now, algorithm_name);
+    RunResult {
+        algorithm,
+        seed,
+        events: sim.q.processed() + sim.timeouts,
+        end: sim.now,
+        recorder: sim.rec,
+    }
+}
+
+impl Sim<'_> {
+    fn run(&mut self) {
+        self.schedule_next_arrival();
+        self.q.push(self.now + Duration::from_secs(1), Event::Tick);
+        if let Some(h) = self.sc.balancer.health {
+            // Spread the probes of the workers over one interval.
+            let n = self.workers.len() as u64;
+            for w in 0..self.workers.len() {
+                let offset = Duration::from_nanos(h.interval.as_nanos() / n * w as u64);
+                self.q
+                    .push(self.now + offset, Event::Probe { worker: w as u32 });
+            }
+        }
+        for (i, f) in self.sc.faults.iter().enumerate() {
+            self.q.push(f.at, Event::Fault(i as u32));
+        }
+        loop {
+            if self.finished() {
+                return;
+            }
+            // The earlier of the next heap event and the next timeout; the heap wins ties.
+            let heap_t = self.q.peek_time();
+            let dl_t = self.deadlines.front().map(|d| d.0);
+            match (heap_t, dl_t) {
+                (None, None) => return,
+                (Some(h), Some(d)) if d < h => self.on_deadline(),
+                (None, Some(_)) => self.on_deadline(),
+                _ => {
+                    let Some((t, ev)) = self.q.pop() else { return };
+                    self.advance(t);
+                    self.handle(ev);
+                }
+            }
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.arrivals_done && self.pending == 0
+    }
+
+    #[inline]
+    fn advance(&mut self, t: Instant) {
+        self.now = t;
+        self.rec.advance(t, self.lb.algorithm().name());
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Arrival => self.on_arrival(),
+            Event::AtWorker(id) => self.at_worker(id),
+            Event::ServiceDone { worker, epoch, req } => self.on_service_done(worker, epoch, req),
+            Event::AtBalancer { req, outcome } => self.at_balancer(req, outcome),
+            Event::Probe { worker } => self.on_probe(worker),
+            Event::ProbeResult { worker, ok } => {
+                self.lb.on_probe(worker as usize, self.now, ok);
+            }
+            Event::Tick => {
+                self.lb.tick(self.now);
+                if !self.finished() {
+                    self.q.push(self.now + Duration::from_secs(1), Event::Tick);
+                }
+            }
+            Event::Fault(i) => self.on_fault(i as usize),
+        }
+    }
+
+    fn schedule_next_arrival(&mut self) {
+        match self.schedule.next_arrival(&mut self.arrival_rng) {
+            Some(t) => self.q.push(t, Event::Arrival),
+            None => self.arrivals_done = true,
+        }
+    }
+
+    fn on_arrival(&mut self) {
+        let now = self.now;
+        self.rec.on_arrival(now);
+        if let Some(target) = self.measured_target
+            && now >= Instant::ZERO + self.sc.warmup
+            && self.rec.arrivals >= target
+        {
+            self.arrivals_done = true;
+            self.rec.set_measure_end(now);
+        } else {
+            self.schedule_next_arrival();
+        }
+        let Some(w) = self.lb.pick(now) else {
+            // No worker available: the balancer answers 503 at once.
+            self.rec.on_answer(now, Duration::ZERO, false, None, false);
+            return;
+        };
+        self.pending += 1;
+        self.rec.on_dispatch();
+        let id = self.reqs.alloc(now, w as u32);
+        if let Some(t) = self.sc.balancer.timeout {
+            self.deadlines.push_back((now + t, id));
+        }
+        let delay = self.workers[w].spec().network_delay;
+        if delay.is_zero() {
+            self.at_worker(id);
+        } else {
+            self.q.push(now + delay, Event::AtWorker(id));
+        }
+    }
+
+    fn at_worker(&mut self, id: ReqId) {
+        let Some(req) = self.reqs.get(id) else { return };
+        let w = req.worker as usize;
+        let worker = &self.workers[w];
+        if worker.down {
+            self.worker_answers(id, REFUSED);
+            return;
+        }
+        if worker.error_rate > 0.0 && self.service_rng.random::<f64>() < worker.error_rate {
+            match worker.error_mode {
+                ErrorMode::Fast => {
+                    self.worker_answers(id, ERROR);
+                    return;
+                }
+                ErrorMode::Slow => {
+                    if let Some(r) = self.reqs.get(id) {
+                        r.will_fail = true;
+                    }
+                }
+            }
+        }
+        if self.workers[w].has_free_slot() {
+            self.start_service(w, id);
+        } else {
+            self.workers[w].queue.push_back(id);
+        }
+    }
+
+    fn start_service(&mut self, w: usize, id: ReqId) {
+        let worker = &mut self.workers[w];
+        worker.in_service.push(id);
+        let ms = worker.spec().service.sample_ms(&mut self.service_rng) * worker.scale;
+        let done = self.now + Duration::from_millis_f64(ms);
+        self.q.push(
+            done,
+            Event::ServiceDone {
+                worker: w as u32,
+                epoch: worker.epoch,
+                req: id,
+            },
+        );
+    }
+
+    fn on_service_done(&mut self, worker: u32, epoch: u32, id: ReqId) {
+        let w = worker as usize;
+        if self.workers[w].epoch != epoch || !self.workers[w].finish(id) {
+            return; // The worker crashed since: this request was already lost.
+        }
+        let will_fail = self.reqs.get(id).is_some_and(|r| r.will_fail);
+        self.worker_answers(id, if will_fail { ERROR } else { OK });
+        if let Some(next) = self.workers[w].queue.pop_front() {
+            self.start_service(w, next);
+        }
+    }
+
+    /// The worker is done with `id`; its answer travels back to the balancer.
+    fn worker_answers(&mut self, id: ReqId, code: u8) {
+        let Some(req) = self.reqs.get(id) else { return };
+        req.worker_done = true;
+        let delay = self.workers[req.worker as usize].spec().network_delay;
+        if delay.is_zero() {
+            self.at_balancer(id, code);
+        } else {
+            self.q.push(
+                self.now + delay,
+                Event::AtBalancer {
+                    req: id,
+                    outcome: code,
+                },
+            );
+        }
+    }
+
+    fn at_balancer(&mut self, id: ReqId, code: u8) {
+        let now = self.now;
+        let Some(req) = self.reqs.get(id) else { return };
+        if !req.client_done {
+            req.client_done = true;
+            let (arrival, w) = (req.arrival, req.worker as usize);
+            let latency = now - arrival;
+            let out = outcome(code);
+            self.lb.on_response(w, now, latency, out);
+            self.pending -= 1;
+            self.rec
+                .on_answer(arrival, latency, out.is_ok(), Some(w), true);
+        }
+        self.reqs.release_if_done(id);
+    }
+
+    fn on_deadline(&mut self) {
+        let Some((t, id)) = self.deadlines.pop_front() else {
+            return;
+        };
+        self.timeouts += 1;
+        let Some(req) = self.reqs.get(id) else { return };
+        if req.client_done {
+            return;
+        }
+        self.advance(t);
+        let Some(req) = self.reqs.get(id) else { return };
+        req.client_done = true;
+        let (arrival, w) = (req.arrival, req.worker as usize);
+        let latency = t - arrival;
+        self.lb.on_response(w, t, latency, Outcome::Timeout);
+        self.pending -= 1;
+        self.rec.on_answer(arrival, latency, false, Some(w), true);
+        self.reqs.release_if_done(id);
+    }
+
+    fn on_probe(&mut self, worker: u32) {
+        let Some(h) = self.sc.balancer.health else {
+            return;
+        };
+        if !self.finished() {
+            self.q.push(self.now + h.interval, Event::Probe { worker });
+        }
+        let w = &self.workers[worker as usize];
+        let rtt = w.spec().network_delay.saturating_mul(2);
+        let (ok, after) = if rtt > h.timeout {
+            (false, h.timeout)
+        } else {
+            (!w.down, rtt)
+        };
+        if after.is_zero() {
+            self.lb.on_probe(worker as usize, self.now, ok);
+        } else {
+            self.q
+                .push(self.now + after, Event::ProbeResult { worker, ok });
+        }
+    }
+
+    fn on_fault(&mut self, i: usize) {
+        let f = self.sc.faults[i];
+        let lost = self.workers[f.worker].apply(f.action);
+        for id in lost {
+            self.worker_answers(id, REFUSED);
+        }
+    }
+}

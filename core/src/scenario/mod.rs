@@ -95,13 +95,12 @@ impl FaultAction {
         }
     }
 
-    /// A short human description (`slow x5`, `errors 50% fast`).
+    /// The fault's parameters in short (`x5` for slow, `50% fast` for errors, empty otherwise).
     pub fn detail(&self) -> String {
         match self {
-            FaultAction::Slow(f) => format!("slow x{f}"),
-            FaultAction::Errors(r, m) => format!("errors {}% {}", r * 100.0, m.name()),
-            FaultAction::Down => "down".into(),
-            FaultAction::Recover => "recover".into(),
+            FaultAction::Slow(f) => format!("x{f}"),
+            FaultAction::Errors(r, m) => format!("{}% {}", r * 100.0, m.name()),
+            FaultAction::Down | FaultAction::Recover => String::new(),
         }
     }
 }

@@ -87,6 +87,7 @@ fn round_robin_over_n_workers_gives_each_an_erlang_n_gim1_queue() {
     let want = 1e3 / (mu * (1.0 - sigma));
     let sc = mm1_pool(10, 10.0, lambda * n, 600_000);
     let mean = pooled_mean_ms(&runs(&sc, Algorithm::RoundRobin, 5));
+    eprintln!("round robin, E10/M/1 at rho 0.7: mean {mean:.3} ms, theory {want:.3} ms");
     assert!(
         relative_error(mean, want) < 0.02,
         "mean {mean} ms, E10/M/1 theory {want:.3} ms"
@@ -102,6 +103,7 @@ fn littles_law_holds_on_every_algorithm() {
             let lambda = rec.answered() as f64 / rec.span_s();
             let l = rec.mean_in_flight();
             let lw = lambda * rec.mean_ms() / 1e3;
+            eprintln!("Little {alg}: L {l:.4}, lambda W {lw:.4}");
             assert!(
                 relative_error(l, lw) < 0.02,
                 "{alg}: L = {l}, lambda W = {lw}"
@@ -121,6 +123,7 @@ fn at_90_percent_load_random_beats_nothing_and_least_connections_beats_all() {
     let rr = mean(Algorithm::RoundRobin);
     let p2c = mean(Algorithm::PowerOfTwo);
     let lc = mean(Algorithm::LeastConnections);
+    eprintln!("90% load means: random {random:.2}, round_robin {rr:.2}, power_of_two {p2c:.2}, least_connections {lc:.2}");
     assert!(
         random > rr && rr > p2c && p2c > lc,
         "random {random:.1} > round_robin {rr:.1} > power_of_two {p2c:.1} > least_connections {lc:.1}"

@@ -123,7 +123,9 @@ fn at_90_percent_load_random_beats_nothing_and_least_connections_beats_all() {
     let rr = mean(Algorithm::RoundRobin);
     let p2c = mean(Algorithm::PowerOfTwo);
     let lc = mean(Algorithm::LeastConnections);
-    eprintln!("90% load means: random {random:.2}, round_robin {rr:.2}, power_of_two {p2c:.2}, least_connections {lc:.2}");
+    eprintln!(
+        "90% load means: random {random:.2}, round_robin {rr:.2}, power_of_two {p2c:.2}, least_connections {lc:.2}"
+    );
     assert!(
         random > rr && rr > p2c && p2c > lc,
         "random {random:.1} > round_robin {rr:.1} > power_of_two {p2c:.1} > least_connections {lc:.1}"

@@ -6,7 +6,12 @@
 //! - [`Balancer::pick`] when a request arrives: which worker should take it (or none: 503);
 //! - [`Balancer::on_response`] when the worker answered, failed, refused or timed out;
 //! - [`Balancer::on_probe`] with each active health-check result;
-//! - [`Balancer::tick`] periodically (every second by default) to expire ejections.
+//! - [`Balancer::tick`] periodically (every second by default) to expire ejections and, in
+//!   adaptive mode, let the decision engine look at the pool and switch algorithm.
+//!
+//! With an [`EngineConfig`] the balancer is *adaptive*: it starts with the engine's baseline
+//! algorithm and [`tick`](Balancer::tick) runs the [`DecisionEngine`]. [`Balancer::pin`] is the
+//! operator's override (manual mode); [`Balancer::set_mode`] hands control back.
 //!
 //! A worker is *available* when its active health check says up, outlier detection has not
 //! ejected it and it is not draining. Algorithms only ever see available workers as candidates.
@@ -26,6 +31,7 @@
 //! assert_eq!(lb.in_flight(w), 0);
 //! ```
 
+use crate::engine::{Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation};
 use crate::health::{ActiveConfig, ActiveHealth, OutlierConfig, OutlierDetector};
 use crate::pick::{Algorithm, AnyPicker, Pick, Pool};
 use crate::stats::{StatsConfig, WorkerStats};
@@ -56,10 +62,12 @@ impl Outcome {
 }
 
 /// Everything a balancer needs to know besides its workers.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BalancerConfig {
-    /// The algorithm to start with.
+    /// The algorithm to start with (in adaptive mode: the engine's baseline instead).
     pub algorithm: Algorithm,
+    /// The decision engine's settings; `Some` makes the balancer adaptive.
+    pub engine: Option<EngineConfig>,
     /// Windowed stats settings.
     pub stats: StatsConfig,
     /// Active health-check thresholds.
@@ -73,6 +81,7 @@ impl BalancerConfig {
     pub fn new(algorithm: Algorithm) -> Self {
         BalancerConfig {
             algorithm,
+            engine: None,
             stats: StatsConfig::default(),
             active: ActiveConfig::default(),
             outlier: OutlierConfig::default(),
@@ -135,20 +144,28 @@ pub struct Balancer<R> {
     rng: R,
     config: BalancerConfig,
     ejections: u64,
+    engine: Option<DecisionEngine>,
+    observations: Vec<WorkerObservation>,
 }
 
 impl<R: Rng> Balancer<R> {
     /// A balancer over workers with the given weights (a weight of 0 is taken as 1), all
     /// initially healthy, starting at `now`.
     pub fn new(config: BalancerConfig, weights: &[u32], rng: R, now: Instant) -> Self {
+        let engine = config.engine.clone().map(DecisionEngine::new);
+        let first = engine
+            .as_ref()
+            .map_or(config.algorithm, |e| e.config().baseline);
         let mut b = Balancer {
             workers: Vec::with_capacity(weights.len()),
             available: 0,
-            picker: AnyPicker::new(config.algorithm),
+            picker: AnyPicker::new(first),
             outlier: OutlierDetector::new(config.outlier, 0),
             rng,
             config,
             ejections: 0,
+            engine,
+            observations: Vec::new(),
         };
         for &w in weights {
             b.add_worker(w, now);
@@ -201,13 +218,69 @@ impl<R: Rng> Balancer<R> {
         flipped
     }
 
-    /// Periodic housekeeping: brings back workers whose ejection expired.
-    pub fn tick(&mut self, now: Instant) {
+    /// Periodic housekeeping: brings back workers whose ejection expired and, in adaptive mode,
+    /// runs the decision engine. Returns the switch the engine made, if any (already applied).
+    pub fn tick(&mut self, now: Instant) -> Option<Decision> {
         if self.outlier.tick(now) > 0 {
             for i in 0..self.workers.len() {
                 self.refresh(i);
             }
         }
+        let engine = self.engine.as_mut()?;
+        self.observations.clear();
+        self.observations
+            .extend(self.workers.iter().map(|w| WorkerObservation {
+                available: w.available,
+                weight: w.weight,
+                in_flight: w.stats.in_flight(),
+                window: w.stats.window_summary(now),
+                latency_ewma: w.stats.latency_ewma(),
+                last_response: w.stats.last_response(),
+            }));
+        let obs = Observation {
+            now,
+            workers: &self.observations,
+        };
+        let d = engine.tick(&obs, self.picker.algorithm())?;
+        self.set_algorithm(d.to);
+        Some(d)
+    }
+
+    /// The operator's override: run `algorithm` from now on. In adaptive mode this also puts
+    /// the engine in manual mode (it keeps watching but stops switching) and logs the change.
+    pub fn pin(&mut self, now: Instant, algorithm: Algorithm) {
+        let from = self.picker.algorithm();
+        if let Some(e) = self.engine.as_mut() {
+            e.pin(now, from, algorithm);
+        }
+        self.set_algorithm(algorithm);
+    }
+
+    /// Hand control to the engine (`Adaptive`) or take it (`Manual`). Returns false when the
+    /// balancer has no engine.
+    pub fn set_mode(&mut self, mode: Mode) -> bool {
+        match self.engine.as_mut() {
+            Some(e) => {
+                e.set_mode(mode);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who chooses the algorithm: `Manual` without an engine.
+    pub fn mode(&self) -> Mode {
+        self.engine.as_ref().map_or(Mode::Manual, |e| e.mode())
+    }
+
+    /// The decision engine, in adaptive mode.
+    pub fn engine(&self) -> Option<&DecisionEngine> {
+        self.engine.as_ref()
+    }
+
+    /// Every switch the engine (or an operator, through [`pin`](Self::pin)) made.
+    pub fn decisions(&self) -> &[Decision] {
+        self.engine.as_ref().map_or(&[], |e| e.log())
     }
 
     /// Switch algorithm now. Per-worker state (in flight, latency, health) is kept; only the

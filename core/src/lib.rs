@@ -13,16 +13,21 @@
 //!   machines.
 //! - [`stats`]: per-worker windowed metrics, O(1) per request: counts, errors, in flight, latency
 //!   EWMA, peak EWMA, window percentiles.
+//! - [`engine`]: the adaptive decision engine: conditions, policy, stability rules, decision log.
+//! - [`strategy`]: a fixed algorithm or `adaptive`.
 //! - [`balancer`]: ties them together; its caller calls `pick`, `on_response`, `on_probe`, `tick`.
 //! - [`scenario`]: the scenario file model (TOML) and its validation, shared by sim and live.
 
 pub mod balancer;
+pub mod engine;
 pub mod health;
 pub mod pick;
 pub mod scenario;
 pub mod stats;
+pub mod strategy;
 pub mod time;
 
 pub use balancer::{Balancer, BalancerConfig, Outcome, WorkerId};
 pub use pick::Algorithm;
+pub use strategy::Strategy;
 pub use time::{Clock, Duration, Instant, ManualClock};

@@ -6,8 +6,8 @@
 //! simulated events per second (heap events plus timeouts processed).
 
 use crate::run::run;
-use lb_core::Algorithm;
 use lb_core::scenario::Scenario;
+use lb_core::{Algorithm, Strategy};
 
 /// The reference scenario.
 pub const BENCH_SCENARIO: &str = r#"
@@ -40,7 +40,7 @@ pub fn bench(algorithm: Algorithm, reps: usize) -> anyhow::Result<Vec<BenchRun>>
     let mut out = Vec::new();
     for i in 0..reps.max(1) {
         let start = std::time::Instant::now();
-        let r = run(&sc, algorithm, 1 + i as u64);
+        let r = run(&sc, Strategy::Fixed(algorithm), 1 + i as u64);
         let seconds = start.elapsed().as_secs_f64();
         out.push(BenchRun {
             seconds,
@@ -67,4 +67,38 @@ pub fn report(algorithm: Algorithm, runs: &[BenchRun]) -> String {
         requests as f64 / best / 1e6,
         n = runs.len(),
     )
+}
+
+/// The cost of one balancer tick in adaptive mode on `workers` workers (window summaries of every
+/// worker, all conditions, the policy): mean microseconds per tick over `ticks` ticks.
+pub fn engine_tick(workers: usize, ticks: u32) -> f64 {
+    use lb_core::engine::EngineConfig;
+    use lb_core::time::Duration;
+    use lb_core::{Balancer, BalancerConfig, Instant, Outcome};
+
+    let config = BalancerConfig {
+        engine: Some(EngineConfig::default()),
+        ..BalancerConfig::new(Algorithm::LeastConnections)
+    };
+    let mut lb = Balancer::new(
+        config,
+        &vec![1; workers],
+        crate::run::stream(1, 9),
+        Instant::ZERO,
+    );
+    // Ten seconds of traffic: 100 responses per worker, worker 0 ten times slower.
+    let start = Instant::ZERO + Duration::from_secs(100);
+    for k in 0..100 * workers {
+        let now = start + Duration::from_millis(k as u64 * 10_000 / (100 * workers) as u64);
+        if let Some(w) = lb.pick(now) {
+            let ms = if w == 0 { 100 } else { 10 };
+            lb.on_response(w, now, Duration::from_millis(ms), Outcome::Ok);
+        }
+    }
+    let t0 = start + Duration::from_secs(10);
+    let clock = std::time::Instant::now();
+    for i in 0..ticks {
+        let _ = std::hint::black_box(lb.tick(t0 + Duration::from_micros(u64::from(i))));
+    }
+    clock.elapsed().as_secs_f64() * 1e6 / f64::from(ticks.max(1))
 }

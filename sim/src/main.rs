@@ -5,8 +5,8 @@
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use lb_core::Algorithm;
 use lb_core::scenario::Scenario;
+use lb_core::{Algorithm, Strategy};
 use lb_sim::{bench, output, runner, stretch};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -19,9 +19,10 @@ struct Cli {
     /// Scenario files, or folders of them (every *.toml inside). Default: experiments/
     paths: Vec<PathBuf>,
 
-    /// Algorithms to compare, comma-separated (default: the scenario's list, else all).
-    #[arg(long, value_delimiter = ',', value_parser = parse_algorithm)]
-    algorithms: Vec<Algorithm>,
+    /// Algorithms to compare, comma-separated, `adaptive` included (default: the scenario's
+    /// list, else all).
+    #[arg(long, value_delimiter = ',', value_parser = parse_strategy)]
+    algorithms: Vec<Strategy>,
 
     /// Run seeds 1..=N.
     #[arg(long, default_value_t = 5, conflicts_with = "seed", value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -61,8 +62,8 @@ struct Cli {
     reps: usize,
 }
 
-fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
-    s.trim().parse::<Algorithm>().map_err(|e| e.to_string())
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    s.trim().parse::<Strategy>().map_err(|e| e.to_string())
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -126,14 +127,27 @@ fn load(files: &[PathBuf], scale: f64) -> anyhow::Result<Vec<Scenario>> {
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     if cli.bench {
-        let algs = if cli.algorithms.is_empty() {
-            vec![Algorithm::PowerOfTwo]
-        } else {
-            cli.algorithms.clone()
-        };
+        let mut algs = Vec::new();
+        for s in &cli.algorithms {
+            match s {
+                Strategy::Fixed(a) => algs.push(*a),
+                Strategy::Adaptive => bail!(
+                    "--bench measures fixed algorithms; the engine's tick cost is reported with them"
+                ),
+            }
+        }
+        if algs.is_empty() {
+            algs.push(Algorithm::PowerOfTwo);
+        }
         for a in algs {
             let runs = bench::bench(a, cli.reps)?;
             print!("{}", bench::report(a, &runs));
+        }
+        for n in [10, 100, 1000] {
+            let us = bench::engine_tick(n, 2_000);
+            println!(
+                "adaptive tick on {n} workers (window summaries, conditions, policy): {us:.2} us"
+            );
         }
         return Ok(());
     }
@@ -143,7 +157,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Some(s) => vec![s],
         None => (1..=cli.seeds).collect(),
     };
-    let algorithms: Vec<Vec<Algorithm>> = scenarios
+    let algorithms: Vec<Vec<Strategy>> = scenarios
         .iter()
         .map(|s| {
             if !cli.algorithms.is_empty() {
@@ -151,7 +165,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             } else if !s.algorithms.is_empty() {
                 s.algorithms.clone()
             } else {
-                Algorithm::ALL.to_vec()
+                Strategy::ALL.to_vec()
             }
         })
         .collect();

@@ -5,7 +5,7 @@ use crate::run::RunResult;
 use crate::runner::Job;
 use anyhow::Context;
 use lb_core::scenario::Scenario;
-use lb_report::schema::{FaultRow, SummaryRow, TimeseriesRow, WorkerRow};
+use lb_report::schema::{DecisionRow, FaultRow, SummaryRow, TimeseriesRow, WorkerRow};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,8 @@ pub struct Tables {
     pub workers: Vec<WorkerRow>,
     /// faults.csv
     pub faults: Vec<FaultRow>,
+    /// decisions.csv
+    pub decisions: Vec<DecisionRow>,
 }
 
 /// Build the rows, in job order.
@@ -28,7 +30,7 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
     for (job, r) in jobs.iter().zip(results) {
         let sc = &scenarios[job.scenario];
         let rec = &r.recorder;
-        let alg = job.algorithm.name().to_string();
+        let alg = job.strategy.name().to_string();
         let span = rec.span_s();
         let answered = rec.answered();
         t.summary.push(SummaryRow {
@@ -55,7 +57,7 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
             p999_ms: rec.quantile_ms(0.999),
             max_ms: rec.max_ms(),
             mean_in_flight: rec.mean_in_flight(),
-            switches: 0,
+            switches: r.decisions.len() as u64,
         });
         for s in &rec.series {
             t.timeseries.push(TimeseriesRow {
@@ -69,6 +71,18 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
                 p99_ms: s.p99_ms,
                 mean_in_flight: s.mean_in_flight,
                 active_algorithm: s.algorithm.to_string(),
+            });
+        }
+        for d in &r.decisions {
+            t.decisions.push(DecisionRow {
+                scenario: sc.name.clone(),
+                algorithm: alg.clone(),
+                seed: job.seed,
+                t_s: d.at.as_secs_f64(),
+                from: d.from.name().to_string(),
+                to: d.to.name().to_string(),
+                condition: d.reason.name().to_string(),
+                detail: d.detail.clone(),
             });
         }
         let total: u64 = rec.workers.iter().map(|w| w.requests).sum();
@@ -133,6 +147,10 @@ pub fn write(out: &Path, t: &Tables, charts: bool) -> anyhow::Result<Vec<PathBuf
     put(
         "faults.csv",
         lb_report::write_csv(&out.join("faults.csv"), &t.faults),
+    )?;
+    put(
+        "decisions.csv",
+        lb_report::write_csv(&out.join("decisions.csv"), &t.decisions),
     )?;
     if charts {
         written.extend(lb_report::render_dir(out)?);

@@ -11,9 +11,10 @@
 use crate::event::{Event, EventQueue, ReqId};
 use crate::record::Recorder;
 use crate::worker::SimWorker;
+use lb_core::engine::Decision;
 use lb_core::scenario::{ArrivalSchedule, ErrorMode, Length, Scenario};
 use lb_core::time::Duration;
-use lb_core::{Algorithm, Balancer, Instant, Outcome};
+use lb_core::{Balancer, Instant, Outcome, Strategy};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -21,8 +22,8 @@ use std::collections::VecDeque;
 /// The result of one run.
 #[derive(Debug)]
 pub struct RunResult {
-    /// The algorithm that ran.
-    pub algorithm: Algorithm,
+    /// The strategy that ran (an algorithm, or `adaptive`).
+    pub strategy: Strategy,
     /// The seed.
     pub seed: u64,
     /// Measurements.
@@ -31,6 +32,8 @@ pub struct RunResult {
     pub events: u64,
     /// Virtual time at which the last request was answered.
     pub end: Instant,
+    /// The decision engine's switches (adaptive runs only).
+    pub decisions: Vec<Decision>,
 }
 
 /// A seeded RNG for one purpose: the stream number keeps purposes independent.
@@ -143,10 +146,11 @@ struct Sim<'a> {
     arrivals_done: bool,
     pending: u64,
     measured_target: Option<u64>,
+    tick: Duration,
 }
 
-/// Run `scenario` with `algorithm` and `seed`.
-pub fn run(scenario: &Scenario, algorithm: Algorithm, seed: u64) -> RunResult {
+/// Run `scenario` with `strategy` and `seed`.
+pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
     let start = Instant::ZERO;
     let warmup = start + scenario.warmup;
     let (end, measured_target) = match scenario.length {
@@ -164,7 +168,7 @@ pub fn run(scenario: &Scenario, algorithm: Algorithm, seed: u64) -> RunResult {
         deadlines: VecDeque::new(),
         timeouts: 0,
         lb: Balancer::new(
-            scenario.balancer_config(algorithm),
+            scenario.balancer_config(strategy),
             &scenario.weights(),
             stream(seed, STREAM_BALANCER),
             start,
@@ -178,15 +182,20 @@ pub fn run(scenario: &Scenario, algorithm: Algorithm, seed: u64) -> RunResult {
         arrivals_done: false,
         pending: 0,
         measured_target,
+        tick: match strategy {
+            Strategy::Adaptive => scenario.engine.tick,
+            Strategy::Fixed(_) => Duration::from_secs(1),
+        },
     };
     sim.run();
     let algorithm_name = sim.lb.algorithm().name();
     sim.rec.finish(sim.now, algorithm_name);
     RunResult {
-        algorithm,
+        strategy,
         seed,
         events: sim.q.processed() + sim.timeouts,
         end: sim.now,
+        decisions: sim.lb.decisions().to_vec(),
         recorder: sim.rec,
     }
 }
@@ -194,7 +203,7 @@ pub fn run(scenario: &Scenario, algorithm: Algorithm, seed: u64) -> RunResult {
 impl Sim<'_> {
     fn run(&mut self) {
         self.schedule_next_arrival();
-        self.q.push(self.now + Duration::from_secs(1), Event::Tick);
+        self.q.push(self.now + self.tick, Event::Tick);
         if let Some(h) = self.sc.balancer.health {
             // Spread the probes of the workers over one interval.
             let n = self.workers.len() as u64;
@@ -250,7 +259,7 @@ impl Sim<'_> {
             Event::Tick => {
                 self.lb.tick(self.now);
                 if !self.finished() {
-                    self.q.push(self.now + Duration::from_secs(1), Event::Tick);
+                    self.q.push(self.now + self.tick, Event::Tick);
                 }
             }
             Event::Fault(i) => self.on_fault(i as usize),

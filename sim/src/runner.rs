@@ -3,7 +3,7 @@
 
 use crate::run::{RunResult, run};
 use indicatif::{ProgressBar, ProgressStyle};
-use lb_core::Algorithm;
+use lb_core::Strategy;
 use lb_core::scenario::Scenario;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,21 +13,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub struct Job {
     /// Index into the scenario list.
     pub scenario: usize,
-    /// The algorithm.
-    pub algorithm: Algorithm,
+    /// The strategy (an algorithm, or `adaptive`).
+    pub strategy: Strategy,
     /// The seed.
     pub seed: u64,
 }
 
 /// The jobs for every scenario x algorithm x seed, in report order.
-pub fn plan(scenarios: &[Scenario], algorithms: &[Vec<Algorithm>], seeds: &[u64]) -> Vec<Job> {
+pub fn plan(scenarios: &[Scenario], strategies: &[Vec<Strategy>], seeds: &[u64]) -> Vec<Job> {
     let mut jobs = Vec::new();
-    for (s, algs) in algorithms.iter().enumerate().take(scenarios.len()) {
-        for &algorithm in algs {
+    for (s, list) in strategies.iter().enumerate().take(scenarios.len()) {
+        for &strategy in list {
             for &seed in seeds {
                 jobs.push(Job {
                     scenario: s,
-                    algorithm,
+                    strategy,
                     seed,
                 });
             }
@@ -63,8 +63,8 @@ pub fn run_jobs(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let sc = &scenarios[job.scenario];
-                    let r = run(sc, job.algorithm, job.seed);
-                    bar.set_message(format!("{} / {}", sc.name, job.algorithm));
+                    let r = run(sc, job.strategy, job.seed);
+                    bar.set_message(format!("{} / {}", sc.name, job.strategy));
                     bar.inc(1);
                     // A poisoned lock means another run panicked; keep what we have.
                     let mut guard = slots.lock().unwrap_or_else(|p| p.into_inner());

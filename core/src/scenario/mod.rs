@@ -35,9 +35,10 @@ pub use model::{ErrorMode, ProcessKind};
 pub use service::{ServiceTime, mean_ms};
 
 use crate::balancer::BalancerConfig;
+use crate::engine::EngineConfig;
 use crate::health::{ActiveConfig, OutlierConfig};
-use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
+use crate::strategy::Strategy;
 use crate::time::{Duration, Instant};
 use std::path::Path;
 
@@ -153,12 +154,14 @@ pub struct Scenario {
     pub length: Length,
     /// Requests arriving before this are not counted.
     pub warmup: Duration,
-    /// Algorithms named in the file (empty: the caller's choice).
-    pub algorithms: Vec<Algorithm>,
+    /// Strategies named in the file (empty: the caller's choice).
+    pub algorithms: Vec<Strategy>,
     /// Arrival process.
     pub arrivals: Arrivals,
     /// Balancer settings.
     pub balancer: BalancerSettings,
+    /// Decision engine settings, used by `adaptive` runs.
+    pub engine: EngineConfig,
     /// The workers, groups expanded, in file order.
     pub workers: Vec<WorkerSpec>,
     /// The fault timeline, sorted by time (ties keep file order).
@@ -184,10 +187,15 @@ impl Scenario {
         validate::validate(file, origin)
     }
 
-    /// The balancer configuration this scenario asks for, starting with `algorithm`.
-    pub fn balancer_config(&self, algorithm: Algorithm) -> BalancerConfig {
+    /// The balancer configuration this scenario asks for, for `strategy`.
+    pub fn balancer_config(&self, strategy: Strategy) -> BalancerConfig {
+        let (algorithm, engine) = match strategy {
+            Strategy::Fixed(a) => (a, None),
+            Strategy::Adaptive => (self.engine.baseline, Some(self.engine.clone())),
+        };
         BalancerConfig {
             algorithm,
+            engine,
             stats: self.balancer.stats,
             active: self
                 .balancer

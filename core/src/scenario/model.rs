@@ -27,6 +27,9 @@ pub struct ScenarioFile {
     /// Balancer settings.
     #[serde(default)]
     pub balancer: BalancerFile,
+    /// Decision engine settings (for `adaptive` runs).
+    #[serde(default)]
+    pub engine: EngineFile,
     /// Worker groups; each group expands into `count` identical workers.
     pub workers: Vec<WorkerGroupFile>,
     /// The fault timeline.
@@ -187,6 +190,53 @@ impl Default for StatsFile {
             peak_ewma_tau_ms: 10_000.0,
         }
     }
+}
+
+/// `[engine]`: the decision engine of `adaptive` runs. Defaults come from
+/// `lb_core::engine::EngineConfig::default()`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineFile {
+    /// Seconds between two ticks of the engine.
+    pub tick_s: Option<f64>,
+    /// At most one switch per this many seconds.
+    pub window_s: Option<f64>,
+    /// The algorithm for a pool in normal shape.
+    pub baseline: Option<String>,
+    /// Algorithms the engine may choose.
+    pub candidates: Option<Vec<String>>,
+    /// Responses needed in the pool's window before any decision.
+    pub min_samples: Option<u64>,
+    /// Responses a worker needs in its window for its numbers to count.
+    pub min_worker_samples: Option<u64>,
+    /// Seconds after which evidence is too old to act on.
+    pub max_evidence_age_s: Option<f64>,
+    /// Ticks in a row a condition must hold.
+    pub confirm_ticks: Option<u32>,
+    /// Seconds of calm before returning to the baseline.
+    pub calm_for_s: Option<f64>,
+    /// Time constant of the pool's latency baseline, seconds.
+    pub baseline_tau_s: Option<f64>,
+    /// `prolonged_processing`: worker mean / pool median.
+    pub latency_skew: Option<f64>,
+    /// `prolonged_processing`: pool mean / its baseline.
+    pub pool_slowdown: Option<f64>,
+    /// `elevated_error_rate`: a worker's error rate.
+    pub worker_error_rate: Option<f64>,
+    /// `elevated_error_rate`: the pool's error rate.
+    pub pool_error_rate: Option<f64>,
+    /// `fast_failure`: failure latency / pool median.
+    pub fast_failure_ratio: Option<f64>,
+    /// `load_imbalance`: a worker's mean in flight / the pool mean.
+    pub in_flight_skew: Option<f64>,
+    /// `load_imbalance` is judged only above this mean in flight per worker.
+    pub in_flight_floor: Option<f64>,
+    /// `back_to_normal`: largest latency skew allowed.
+    pub calm_latency_skew: Option<f64>,
+    /// `back_to_normal`: largest worker error rate allowed.
+    pub calm_error_rate: Option<f64>,
+    /// `back_to_normal`: largest in-flight skew allowed.
+    pub calm_in_flight_skew: Option<f64>,
 }
 
 /// `[[workers]]`: a group of identical workers.

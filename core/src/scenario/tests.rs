@@ -1,13 +1,14 @@
 //! Scenario parsing and validation: good files read right, bad ones name file, field and reason.
 
 use super::*;
+use crate::pick::Algorithm;
 
 const FULL: &str = r#"
 name = "full"
 description = "every field"
 duration_s = 60
 warmup_s = 5
-algorithms = ["round_robin", "power_of_two"]
+algorithms = ["round_robin", "adaptive"]
 
 [arrivals]
 process = "constant"
@@ -68,7 +69,7 @@ fn a_full_scenario_reads_into_typed_values() {
     assert_eq!(s.warmup, Duration::from_secs(5));
     assert_eq!(
         s.algorithms,
-        vec![Algorithm::RoundRobin, Algorithm::PowerOfTwo]
+        vec![Strategy::Fixed(Algorithm::RoundRobin), Strategy::Adaptive]
     );
     assert_eq!(s.arrivals.process, ProcessKind::Constant);
     assert_eq!(s.arrivals.phases.len(), 2);
@@ -239,4 +240,36 @@ fn utilisation_accounts_for_speed_and_concurrency() {
     )
     .unwrap();
     assert!((s.base_utilisation() - 0.9).abs() < 1e-12);
+}
+
+#[test]
+fn the_engine_table_fills_the_engine_config() {
+    let s = Scenario::from_toml_str(
+        &minimal(
+            "duration_s = 1",
+            "[engine]\nwindow_s = 20\nbaseline = \"power_of_two\"\ncandidates = [\"round_robin\", \"peak_ewma\"]\n\
+             latency_skew = 4\ncalm_latency_skew = 2\nconfirm_ticks = 2\ntick_s = 0.5",
+        ),
+        "e.toml",
+    )
+    .unwrap();
+    let e = &s.engine;
+    assert_eq!(e.window, Duration::from_secs(20));
+    assert_eq!(e.tick, Duration::from_millis(500));
+    assert_eq!(e.baseline, Algorithm::PowerOfTwo);
+    assert_eq!(
+        e.candidates,
+        vec![Algorithm::RoundRobin, Algorithm::PeakEwma]
+    );
+    assert_eq!(e.thresholds.latency_skew_enter, 4.0);
+    assert_eq!(e.thresholds.calm_latency_skew, 2.0);
+    assert_eq!(e.confirm_ticks, 2);
+    let cfg = s.balancer_config(Strategy::Adaptive);
+    assert_eq!(cfg.algorithm, Algorithm::PowerOfTwo);
+    assert!(cfg.engine.is_some());
+    assert!(
+        s.balancer_config(Strategy::Fixed(Algorithm::Random))
+            .engine
+            .is_none()
+    );
 }

@@ -1,14 +1,17 @@
 //! From the file's text model to a typed [`Scenario`], checking every value on the way. The first
 //! bad value stops validation with its field path (`workers[1].speed`) and the reason.
 
+use super::model::EngineFile;
 use super::model::{FaultKind, ScenarioFile};
 use super::{
     Arrivals, BalancerSettings, Bursts, Fault, FaultAction, HealthCheck, Length, Scenario,
     ScenarioError, ServiceTime, WorkerSpec, mean_ms,
 };
+use crate::engine::{EngineConfig, Thresholds};
 use crate::health::{ActiveConfig, OutlierConfig};
 use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
+use crate::strategy::Strategy;
 use crate::time::{Duration, Instant};
 
 /// Longest scenario we accept: a day of virtual time.
@@ -138,7 +141,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
 
     let mut algorithms = Vec::new();
     for (i, a) in f.algorithms.iter().flatten().enumerate() {
-        match a.parse::<Algorithm>() {
+        match a.parse::<Strategy>() {
             Ok(a) => algorithms.push(a),
             Err(e) => return c.fail(format!("algorithms[{i}]"), e.to_string()),
         }
@@ -256,6 +259,8 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         outlier,
         stats,
     };
+
+    let engine = engine_config(&c, &f.engine)?;
 
     // Workers.
     if f.workers.is_empty() {
@@ -383,8 +388,142 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         algorithms,
         arrivals,
         balancer,
+        engine,
         workers,
         faults,
+    })
+}
+
+fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, ScenarioError> {
+    let d = EngineConfig::default();
+    let t = Thresholds::default();
+    let secs =
+        |field: &str, v: Option<f64>, default: Duration| -> Result<Duration, ScenarioError> {
+            match v {
+                None => Ok(default),
+                Some(v) => {
+                    c.positive(&format!("engine.{field}"), v)?;
+                    c.seconds(&format!("engine.{field}"), v)
+                }
+            }
+        };
+    let pos = |field: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
+        v.map_or(Ok(default), |v| c.positive(&format!("engine.{field}"), v))
+    };
+    let prob = |field: &str, v: Option<f64>, default: f64| -> Result<f64, ScenarioError> {
+        v.map_or(Ok(default), |v| {
+            c.probability(&format!("engine.{field}"), v)
+        })
+    };
+    let baseline = match &e.baseline {
+        None => d.baseline,
+        Some(name) => name
+            .parse::<Algorithm>()
+            .or_else(|err| c.fail("engine.baseline", err.to_string()))?,
+    };
+    let candidates =
+        match &e.candidates {
+            None => d.candidates.clone(),
+            Some(names) => {
+                let mut v = Vec::new();
+                for (i, n) in names.iter().enumerate() {
+                    v.push(n.parse::<Algorithm>().or_else(|err| {
+                        c.fail(format!("engine.candidates[{i}]"), err.to_string())
+                    })?);
+                }
+                v
+            }
+        };
+    let thresholds = Thresholds {
+        latency_skew_enter: pos("latency_skew", e.latency_skew, t.latency_skew_enter)?,
+        pool_slowdown_enter: pos("pool_slowdown", e.pool_slowdown, t.pool_slowdown_enter)?,
+        worker_error_enter: prob(
+            "worker_error_rate",
+            e.worker_error_rate,
+            t.worker_error_enter,
+        )?,
+        pool_error_enter: prob("pool_error_rate", e.pool_error_rate, t.pool_error_enter)?,
+        fast_failure_ratio: pos(
+            "fast_failure_ratio",
+            e.fast_failure_ratio,
+            t.fast_failure_ratio,
+        )?,
+        in_flight_skew_enter: pos("in_flight_skew", e.in_flight_skew, t.in_flight_skew_enter)?,
+        in_flight_floor: pos("in_flight_floor", e.in_flight_floor, t.in_flight_floor)?,
+        calm_latency_skew: pos(
+            "calm_latency_skew",
+            e.calm_latency_skew,
+            t.calm_latency_skew,
+        )?,
+        calm_error_rate: prob("calm_error_rate", e.calm_error_rate, t.calm_error_rate)?,
+        calm_in_flight_skew: pos(
+            "calm_in_flight_skew",
+            e.calm_in_flight_skew,
+            t.calm_in_flight_skew,
+        )?,
+    };
+    // Hysteresis: going back must be harder than leaving.
+    let stricter = [
+        (
+            "calm_latency_skew",
+            thresholds.calm_latency_skew,
+            "latency_skew",
+            thresholds.latency_skew_enter,
+        ),
+        (
+            "calm_error_rate",
+            thresholds.calm_error_rate,
+            "worker_error_rate",
+            thresholds.worker_error_enter,
+        ),
+        (
+            "calm_in_flight_skew",
+            thresholds.calm_in_flight_skew,
+            "in_flight_skew",
+            thresholds.in_flight_skew_enter,
+        ),
+    ];
+    for (calm, cv, enter, ev) in stricter {
+        if cv >= ev {
+            return c.fail(
+                format!("engine.{calm}"),
+                format!("must be below engine.{enter} ({ev}) so that switching back is stricter than switching, got {cv}"),
+            );
+        }
+    }
+    let confirm_ticks = match e.confirm_ticks {
+        Some(0) => return c.fail("engine.confirm_ticks", "must be at least 1, got 0"),
+        Some(n) => n,
+        None => d.confirm_ticks,
+    };
+    let tick = secs("tick_s", e.tick_s, d.tick)?;
+    let window = secs("window_s", e.window_s, d.window)?;
+    if window < tick {
+        return c.fail(
+            "engine.window_s",
+            format!(
+                "must be at least one tick ({} s), got {} s",
+                tick.as_secs_f64(),
+                window.as_secs_f64()
+            ),
+        );
+    }
+    Ok(EngineConfig {
+        tick,
+        window,
+        baseline,
+        candidates,
+        min_samples: e.min_samples.unwrap_or(d.min_samples),
+        min_worker_samples: e.min_worker_samples.unwrap_or(d.min_worker_samples),
+        max_evidence_age: secs(
+            "max_evidence_age_s",
+            e.max_evidence_age_s,
+            d.max_evidence_age,
+        )?,
+        confirm_ticks,
+        calm_for: secs("calm_for_s", e.calm_for_s, d.calm_for)?,
+        baseline_tau: secs("baseline_tau_s", e.baseline_tau_s, d.baseline_tau)?,
+        thresholds,
     })
 }
 

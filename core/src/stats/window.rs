@@ -27,6 +27,9 @@ pub struct WindowSnapshot {
     pub error_rate: f64,
     /// Exact mean latency (failures included), `None` when there were no requests.
     pub mean: Option<Duration>,
+    /// Exact mean latency of the failures alone, `None` when there were none. A worker whose
+    /// failures are much quicker than the pool's responses *fails fast*.
+    pub error_mean: Option<Duration>,
     /// Median latency (failures included), from the histogram (within about 3%).
     pub p50: Option<Duration>,
     /// 90th percentile latency.
@@ -56,6 +59,7 @@ struct Slice {
     requests: u64,
     errors: u64,
     latency_sum_ns: u64,
+    error_latency_sum_ns: u64,
     latency: LogHistogram,
 }
 
@@ -65,6 +69,7 @@ impl Slice {
         self.requests = 0;
         self.errors = 0;
         self.latency_sum_ns = 0;
+        self.error_latency_sum_ns = 0;
         self.latency.clear();
     }
 }
@@ -118,6 +123,9 @@ impl Window {
         s.requests += 1;
         s.errors += u64::from(!ok);
         s.latency_sum_ns = s.latency_sum_ns.saturating_add(latency_ns);
+        if !ok {
+            s.error_latency_sum_ns = s.error_latency_sum_ns.saturating_add(latency_ns);
+        }
         s.latency.record(latency_ns);
     }
 
@@ -144,17 +152,31 @@ impl Window {
 
     /// The window as seen at `now`: the slice holding `now` and the `slices - 1` before it.
     pub fn snapshot(&self, now: Instant) -> WindowSnapshot {
+        self.collect(now, true)
+    }
+
+    /// Like [`snapshot`](Self::snapshot) without the percentiles (left `None`): counts, rates
+    /// and means only, O(slices) instead of O(slices * buckets). What the decision engine reads.
+    pub fn summary(&self, now: Instant) -> WindowSnapshot {
+        self.collect(now, false)
+    }
+
+    fn collect(&self, now: Instant, percentiles: bool) -> WindowSnapshot {
         let newest = now.as_nanos() / self.slice_ns;
         let oldest = newest.saturating_sub(self.ring.len() as u64 - 1);
         let mut snap = WindowSnapshot::default();
         let mut sum_ns = 0u64;
-        let mut latency = LogHistogram::new();
+        let mut error_sum_ns = 0u64;
+        let mut latency = percentiles.then(LogHistogram::new);
         for s in &self.ring {
             if (oldest..=newest).contains(&s.epoch) && s.requests > 0 {
                 snap.requests += s.requests;
                 snap.errors += s.errors;
                 sum_ns = sum_ns.saturating_add(s.latency_sum_ns);
-                latency.merge(&s.latency);
+                error_sum_ns = error_sum_ns.saturating_add(s.error_latency_sum_ns);
+                if let Some(h) = latency.as_mut() {
+                    h.merge(&s.latency);
+                }
             }
         }
         let start = Instant::from_nanos(oldest * self.slice_ns).max(self.since);
@@ -162,10 +184,15 @@ impl Window {
         if snap.requests > 0 {
             snap.error_rate = snap.errors as f64 / snap.requests as f64;
             snap.mean = Some(Duration::from_nanos(sum_ns / snap.requests));
-            let q = |q| latency.quantile(q).map(Duration::from_nanos);
-            snap.p50 = q(0.5);
-            snap.p90 = q(0.9);
-            snap.p99 = q(0.99);
+            snap.error_mean = error_sum_ns
+                .checked_div(snap.errors)
+                .map(Duration::from_nanos);
+            if let Some(h) = &latency {
+                let q = |q| h.quantile(q).map(Duration::from_nanos);
+                snap.p50 = q(0.5);
+                snap.p90 = q(0.9);
+                snap.p99 = q(0.99);
+            }
         }
         snap
     }
@@ -325,5 +352,26 @@ mod tests {
             }
             prop_assert!(s.span <= window);
         }
+    }
+
+    #[test]
+    fn error_latency_is_tracked_apart_and_summary_skips_percentiles() {
+        let mut w = ten_by_five();
+        w.record(ms(100), 10_000_000, true);
+        w.record(ms(200), 30_000_000, true);
+        w.record(ms(300), 1_000_000, false);
+        let full = w.snapshot(ms(500));
+        let sum = w.summary(ms(500));
+        assert_eq!(full.mean, Some(Duration::from_nanos(41_000_000 / 3)));
+        assert_eq!(full.error_mean, Some(Duration::from_millis(1)));
+        assert!(full.p50.is_some());
+        assert_eq!(
+            (sum.requests, sum.errors, sum.mean, sum.error_mean),
+            (3, 1, full.mean, full.error_mean)
+        );
+        assert_eq!((sum.p50, sum.p90, sum.p99), (None, None, None));
+        let mut ok_only = ten_by_five();
+        ok_only.record(ms(100), 5, true);
+        assert_eq!(ok_only.summary(ms(200)).error_mean, None);
     }
 }

@@ -115,6 +115,11 @@ impl WorkerStats {
         self.window.snapshot(now)
     }
 
+    /// The trailing window at `now` without percentiles: counts, error rate, means. O(slices).
+    pub fn window_summary(&self, now: Instant) -> WindowSnapshot {
+        self.window.summary(now)
+    }
+
     /// Time of the newest response recorded, if any.
     pub fn last_response(&self) -> Option<Instant> {
         self.last_response

@@ -1,22 +1,30 @@
 //! Integration tests of the simulator: queueing theory, determinism, the command line.
 
+mod adaptive;
 mod cli;
 mod determinism;
 mod faults;
 mod theory;
 
-use lb_core::Algorithm;
 use lb_core::scenario::Scenario;
-use lb_sim::run::{RunResult, run};
+use lb_core::{Algorithm, Strategy};
+use lb_sim::run::RunResult;
 
 /// A scenario from TOML text.
 pub fn scenario(text: &str) -> Scenario {
     Scenario::from_toml_str(text, "test.toml").expect("test scenario is valid")
 }
 
+/// Run `sc` with a strategy (an algorithm converts into one) and a seed.
+pub fn run(sc: &Scenario, strategy: impl Into<Strategy>, seed: u64) -> RunResult {
+    lb_sim::run::run(sc, strategy.into(), seed)
+}
+
 /// Run `sc` with `alg` over `seeds` seeds (1..=seeds).
 pub fn runs(sc: &Scenario, alg: Algorithm, seeds: u64) -> Vec<RunResult> {
-    (1..=seeds).map(|s| run(sc, alg, s)).collect()
+    (1..=seeds)
+        .map(|s| run(sc, Strategy::Fixed(alg), s))
+        .collect()
 }
 
 /// Pooled mean latency (ms) over runs, weighting each run by its answers.

@@ -26,9 +26,11 @@
 //! - `decimals` — fixed-decimal writing of float columns.
 //! - [`csv_io`] — [`write_csv`] (header even for zero rows) and [`read_csv`] (errors name the
 //!   file, the line and the column).
-//! - [`charts`] — [`latency_percentiles`], [`p99_over_time`], [`worker_share`]; `font`
-//!   (embedded DejaVu Sans, no system fonts), `palette` (one colour per algorithm), `scale`
-//!   (linear and log axes), `canvas` (title, legend, "no data").
+//! - [`charts`] — [`latency_percentiles`], [`p99_over_time`], [`error_rate_over_time`],
+//!   [`worker_share`]; `timeline` (what the two over-time charts share: fault lines, switch
+//!   markers, gaps, legend), `font` (embedded DejaVu Sans, no system fonts), `palette` (one
+//!   colour per algorithm), `scale` (linear and log axes), `canvas` (title, legend column sized
+//!   to its labels, "no data").
 //! - [`render_dir`](mod@render_dir) — every chart of a results directory.
 //! - [`error`] — [`ReportError`], whose messages name the file and what was wrong.
 
@@ -39,7 +41,9 @@ pub mod error;
 pub mod render_dir;
 pub mod schema;
 
-pub use charts::{CHART_SIZE, latency_percentiles, p99_over_time, worker_share};
+pub use charts::{
+    CHART_SIZE, error_rate_over_time, latency_percentiles, p99_over_time, worker_share,
+};
 pub use csv_io::{read_csv, write_csv};
 pub use error::ReportError;
 pub use render_dir::render_dir;

@@ -6,8 +6,12 @@
 //! ```text
 //! <dir>/<scenario>/latency_percentiles.png
 //! <dir>/<scenario>/p99_over_time.png      (the smallest seed of the scenario)
+//! <dir>/<scenario>/errors_over_time.png   (the same seed as p99_over_time.png)
 //! <dir>/<scenario>/worker_share.png
 //! ```
+//!
+//! [`render_dir`] returns the paths in exactly this order, scenario after scenario in byte order
+//! of their names.
 //!
 //! `summary.csv`, `timeseries.csv` and `workers.csv` are required (every run writes them);
 //! `decisions.csv` and `faults.csv` are read when present. Scenario names become directory
@@ -18,14 +22,16 @@ use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::charts::{latency_percentiles, p99_over_time, worker_share};
+use crate::charts::{error_rate_over_time, latency_percentiles, p99_over_time, worker_share};
 use crate::csv_io::read_csv;
 use crate::error::ReportError;
 use crate::schema::{DecisionRow, FaultRow, Row, SummaryRow, TimeseriesRow, WorkerRow};
 
-/// Draws every chart for every scenario of the results in `dir` and returns the paths written,
-/// sorted by scenario name and then in the order latency percentiles, p99 over time, worker
-/// share.
+/// Draws every chart for every scenario of the results in `dir` and returns the paths written:
+/// scenarios sorted by name (byte order), and for each the four charts in the order
+/// `latency_percentiles.png`, `p99_over_time.png`, `errors_over_time.png`, `worker_share.png`.
+/// The two over-time charts show the scenario's smallest seed in `timeseries.csv` (or in
+/// `summary.csv` if it has no time series).
 ///
 /// # Errors
 ///
@@ -60,7 +66,7 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         }
     }
 
-    let mut written = Vec::with_capacity(3 * scenarios.len());
+    let mut written = Vec::with_capacity(4 * scenarios.len());
     for scenario in scenarios {
         let out = dir.join(scenario);
         std::fs::create_dir_all(&out).map_err(|source| ReportError::Io {
@@ -87,6 +93,10 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
             .unwrap_or(0);
         let path = out.join("p99_over_time.png");
         p99_over_time(&timeseries, &faults, &decisions, scenario, seed, &path)?;
+        written.push(path);
+
+        let path = out.join("errors_over_time.png");
+        error_rate_over_time(&timeseries, &faults, &decisions, scenario, seed, &path)?;
         written.push(path);
 
         let path = out.join("worker_share.png");

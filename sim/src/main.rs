@@ -191,6 +191,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let written = output::write(&cli.out, &tables, !cli.no_charts)?;
     if !cli.quiet {
         print!("{}", output::summary_table(&tables.summary));
+        if let Some(t) = output::adaptive_table(&tables.summary) {
+            print!("\nadaptive against the best static algorithm (means over seeds):\n{t}");
+        }
         let events: u64 = results.iter().map(|r| r.events).sum();
         eprintln!(
             "lb-sim: {} events in {:.2} s; wrote {} files to {}",

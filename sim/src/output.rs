@@ -200,3 +200,75 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
     }
     s
 }
+
+/// When `adaptive` ran: per scenario, adaptive against the best static algorithm on p99 and on
+/// error rate (means over seeds), and how many switches the engine made per run.
+pub fn adaptive_table(rows: &[SummaryRow]) -> Option<String> {
+    if !rows.iter().any(|r| r.algorithm == "adaptive") {
+        return None;
+    }
+    // (scenario, algorithm) -> (sum p99, sum error rate, sum switches, runs), in row order.
+    let mut groups: Vec<((String, String), [f64; 4])> = Vec::new();
+    for r in rows {
+        let key = (r.scenario.clone(), r.algorithm.clone());
+        let i = match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                groups.push((key, [0.0; 4]));
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[i].1;
+        g[0] += r.p99_ms;
+        g[1] += r.error_rate;
+        g[2] += r.switches as f64;
+        g[3] += 1.0;
+    }
+    let mut scenarios: Vec<&String> = Vec::new();
+    for ((s, _), _) in &groups {
+        if !scenarios.contains(&s) {
+            scenarios.push(s);
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| scenario | adaptive p99 ms | best static p99 ms | adaptive errors % | best static errors % | switches per run |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for s in scenarios {
+        let mean = |g: &[f64; 4], i: usize| g[i] / g[3];
+        let Some((_, a)) = groups
+            .iter()
+            .find(|((sc, al), _)| sc == s && al == "adaptive")
+        else {
+            continue;
+        };
+        let statics: Vec<&((String, String), [f64; 4])> = groups
+            .iter()
+            .filter(|((sc, al), _)| sc == s && al != "adaptive")
+            .collect();
+        let best = |i: usize| {
+            statics
+                .iter()
+                .map(|(k, g)| (mean(g, i), k.1.as_str()))
+                .min_by(|x, y| x.0.total_cmp(&y.0))
+        };
+        let cell = |b: Option<(f64, &str)>, scale: f64, digits: usize| {
+            b.map_or_else(
+                || "-".to_string(),
+                |(v, name)| format!("{:.*} ({name})", digits, v * scale),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {s} | {:.2} | {} | {:.3} | {} | {:.1} |",
+            mean(a, 0),
+            cell(best(0), 1.0, 2),
+            mean(a, 1) * 100.0,
+            cell(best(1), 100.0, 3),
+            mean(a, 2),
+        );
+    }
+    Some(out)
+}

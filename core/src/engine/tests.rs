@@ -59,17 +59,18 @@ fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment
 
 #[test]
 fn prolonged_processing_starts_exactly_at_the_skew_threshold() {
-    let holds = assess_at(&[ok(10.0), ok(10.0), ok(30.0), ok(10.0)], None);
+    assert_eq!(cfg().thresholds.latency_skew_enter, 4.0);
+    let holds = assess_at(&[ok(10.0), ok(10.0), ok(40.0), ok(10.0)], None);
     let s = holds
         .signal(Condition::ProlongedProcessing)
-        .expect("3.0x holds");
-    assert_eq!((s.worker, s.value), (Some(2), 3.0));
+        .expect("4.0x holds");
+    assert_eq!((s.worker, s.value), (Some(2), 4.0));
     assert!(
-        s.detail.contains("worker 2") && s.detail.contains("3.00x"),
+        s.detail.contains("worker 2") && s.detail.contains("4.00x"),
         "{}",
         s.detail
     );
-    let below = assess_at(&[ok(10.0), ok(10.0), ok(29.9), ok(10.0)], None);
+    let below = assess_at(&[ok(10.0), ok(10.0), ok(39.9), ok(10.0)], None);
     assert!(!below.holds(Condition::ProlongedProcessing));
 }
 

@@ -1,18 +1,22 @@
 //! PNG charts drawn from the schema's rows.
 //!
-//! Three charts, each a function of rows alone, so that every number a chart shows comes from a
+//! Four charts, each a function of rows alone, so that every number a chart shows comes from a
 //! CSV file beside it:
 //!
 //! - [`latency_percentiles`]: p50 to p99.9 per algorithm for one scenario, log scale, mean over
 //!   seeds with min..max whiskers;
 //! - [`p99_over_time`]: p99 per 1-second bucket per algorithm for one scenario and seed, with the
 //!   scenario's faults and the decision engine's switches marked;
+//! - [`error_rate_over_time`]: errors in % of each 1-second bucket's requests, per algorithm,
+//!   with the same fault lines, switch markers and legend as [`p99_over_time`] (both are drawn
+//!   by the same code);
 //! - [`worker_share`]: share of requests per worker per algorithm, with the even share marked.
 //!
 //! Every chart is a white [`CHART_SIZE`] PNG with a title, a subtitle that says how to read it,
-//! axis labels with units and a legend in a column of its own. Each algorithm has one colour in
-//! all charts (`palette`), text is drawn with an embedded font (`font`: no system font libraries
-//! are needed), and the same rows always give the same bytes. Inputs with nothing to draw give a
+//! axis labels with units and a legend in a column of its own, as wide as its longest line needs
+//! (`canvas`). Each algorithm has one colour in all charts (`palette`), text is drawn with an
+//! embedded font (`font`: no system font libraries are needed), and the same rows always give
+//! the same bytes. Inputs with nothing to draw give a
 //! chart saying "no data" rather than an error, so a report directory always holds the same
 //! files.
 
@@ -26,7 +30,7 @@ mod timeline;
 
 pub use percentiles::latency_percentiles;
 pub use shares::worker_share;
-pub use timeline::p99_over_time;
+pub use timeline::{error_rate_over_time, p99_over_time};
 
 /// Width and height of every chart, pixels.
 pub const CHART_SIZE: (u32, u32) = (1000, 600);

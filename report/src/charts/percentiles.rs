@@ -75,7 +75,16 @@ pub fn latency_percentiles(
     } else {
         "one seed per algorithm".to_owned()
     };
-    let canvas = Canvas::new(path, &title, &subtitle)?;
+    let legend: Vec<LegendEntry> = lines
+        .iter()
+        .map(|line| {
+            LegendEntry::new(
+                line.algorithm,
+                Swatch::Series(palette::colour(line.algorithm)),
+            )
+        })
+        .collect();
+    let canvas = Canvas::new(path, &title, &subtitle, &legend)?;
 
     let values = lines.iter().flat_map(|l| l.points.iter());
     let lo = values.clone().map(|s| s.min).fold(f64::INFINITY, f64::min);
@@ -144,13 +153,6 @@ pub fn latency_percentiles(
             .map_err(canvas.error())?;
     }
 
-    let legend: Vec<LegendEntry> = lines
-        .iter()
-        .map(|line| LegendEntry {
-            label: line.algorithm.to_owned(),
-            swatch: Swatch::Series(palette::colour(line.algorithm)),
-        })
-        .collect();
     canvas.legend(&legend)?;
     canvas.present()
 }

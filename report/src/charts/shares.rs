@@ -65,7 +65,18 @@ pub fn worker_share(workers: &[WorkerRow], scenario: &str, path: &Path) -> Resul
     };
     let subtitle =
         format!("{worker_count} workers; {seeds}; dashed line: even share (100% / {worker_count})");
-    let canvas = Canvas::new(path, &title, &subtitle)?;
+    let mut legend: Vec<LegendEntry> = bars
+        .iter()
+        .map(|b| LegendEntry::new(b.algorithm, Swatch::Bar(palette::colour(b.algorithm))))
+        .collect();
+    legend.push(LegendEntry::new(
+        format!(
+            "even share {}%",
+            format_number((even * 10.0).round() / 10.0)
+        ),
+        Swatch::Dashed(REFERENCE),
+    ));
+    let canvas = Canvas::new(path, &title, &subtitle, &legend)?;
 
     let every = worker_count.div_ceil(MAX_X_LABELS);
     let mut chart = ChartBuilder::on(&canvas.plot)
@@ -119,20 +130,6 @@ pub fn worker_share(workers: &[WorkerRow], scenario: &str, path: &Path) -> Resul
         ))
         .map_err(canvas.error())?;
 
-    let mut legend: Vec<LegendEntry> = bars
-        .iter()
-        .map(|b| LegendEntry {
-            label: b.algorithm.to_owned(),
-            swatch: Swatch::Bar(palette::colour(b.algorithm)),
-        })
-        .collect();
-    legend.push(LegendEntry {
-        label: format!(
-            "even share {}%",
-            format_number((even * 10.0).round() / 10.0)
-        ),
-        swatch: Swatch::Dashed(REFERENCE),
-    });
     canvas.legend(&legend)?;
     canvas.present()
 }

@@ -4,13 +4,13 @@ use std::fs;
 use std::path::Path;
 
 use lb_report::{
-    CHART_SIZE, FaultRow, ReportError, SummaryRow, TimeseriesRow, WorkerRow, latency_percentiles,
-    p99_over_time, worker_share,
+    CHART_SIZE, DecisionRow, FaultRow, ReportError, SummaryRow, TimeseriesRow, WorkerRow,
+    error_rate_over_time, latency_percentiles, p99_over_time, worker_share,
 };
 
 use crate::fixtures::{Results, Scratch, png_size, results};
 
-/// Draws all three charts of `scenario` into `dir` under `prefix`.
+/// Draws all four charts of `scenario` into `dir` under `prefix`.
 fn draw_all(r: &Results, scenario: &str, dir: &Path, prefix: &str) -> Result<(), ReportError> {
     latency_percentiles(
         &r.summary,
@@ -25,6 +25,14 @@ fn draw_all(r: &Results, scenario: &str, dir: &Path, prefix: &str) -> Result<(),
         3,
         &dir.join(format!("{prefix}timeline.png")),
     )?;
+    error_rate_over_time(
+        &r.timeseries,
+        &r.faults,
+        &r.decisions,
+        scenario,
+        3,
+        &dir.join(format!("{prefix}errors.png")),
+    )?;
     worker_share(
         &r.workers,
         scenario,
@@ -32,7 +40,12 @@ fn draw_all(r: &Results, scenario: &str, dir: &Path, prefix: &str) -> Result<(),
     )
 }
 
-const NAMES: [&str; 3] = ["percentiles.png", "timeline.png", "shares.png"];
+const NAMES: [&str; 4] = [
+    "percentiles.png",
+    "timeline.png",
+    "errors.png",
+    "shares.png",
+];
 
 #[test]
 fn each_chart_is_a_png_of_the_chart_size() {
@@ -106,6 +119,7 @@ fn one_algorithm_and_one_second_are_enough() {
     let p = |name: &str| scratch.join(name);
     latency_percentiles(&summary, "baseline", &p("percentiles.png")).unwrap();
     p99_over_time(&timeseries, &[], &[], "baseline", 3, &p("timeline.png")).unwrap();
+    error_rate_over_time(&timeseries, &[], &[], "baseline", 3, &p("errors.png")).unwrap();
     worker_share(&workers, "baseline", &p("shares.png")).unwrap();
     for name in NAMES {
         assert_eq!(png_size(&p(name)), CHART_SIZE, "{name}");
@@ -124,6 +138,112 @@ fn all_zero_latencies_do_not_break_the_log_axis() {
     }
     for row in &mut r.workers {
         row.share = 0.0;
+    }
+    draw_all(&r, "slow_worker", scratch.path(), "").unwrap();
+    for name in NAMES {
+        assert_eq!(png_size(&scratch.join(name)), CHART_SIZE, "{name}");
+    }
+}
+
+#[test]
+fn all_zero_and_all_failed_seconds_give_an_error_chart() {
+    let scratch = Scratch::new("error_extremes");
+    let mut r = results();
+    let draw = |r: &Results, name: &str| {
+        let path = scratch.join(name);
+        error_rate_over_time(
+            &r.timeseries,
+            &r.faults,
+            &r.decisions,
+            "slow_worker",
+            3,
+            &path,
+        )
+        .unwrap();
+        assert_eq!(png_size(&path), CHART_SIZE, "{name}");
+        fs::read(path).unwrap()
+    };
+    let some = draw(&r, "some.png");
+    for row in &mut r.timeseries {
+        row.errors = 0;
+    }
+    let zero = draw(&r, "zero.png");
+    for row in &mut r.timeseries {
+        // More errors than requests is drawn as 100%.
+        row.errors = row.requests + 1;
+    }
+    let all = draw(&r, "all.png");
+    assert!(some != zero && zero != all && some != all);
+}
+
+#[test]
+fn error_chart_depends_on_errors_not_on_latency() {
+    let scratch = Scratch::new("error_inputs");
+    let r = results();
+    let mut slower = results();
+    for row in &mut slower.timeseries {
+        row.p99_ms *= 3.0;
+    }
+    let draw = |r: &Results, name: &str| {
+        let path = scratch.join(name);
+        error_rate_over_time(
+            &r.timeseries,
+            &r.faults,
+            &r.decisions,
+            "slow_worker",
+            3,
+            &path,
+        )
+        .unwrap();
+        fs::read(path).unwrap()
+    };
+    assert!(draw(&r, "a.png") == draw(&slower, "b.png"));
+}
+
+#[test]
+fn long_algorithm_names_and_unlabelled_marks_are_drawn() {
+    // Every algorithm switches often, so labels are left out and the legend notes how many;
+    // names are long. Look at the output with LB_REPORT_KEEP_TEST_OUTPUT=1.
+    let scratch = Scratch::new("long_names");
+    let mut r = results();
+    let rename = |name: &mut String| {
+        *name = match name.as_str() {
+            "round_robin" => "weighted_round_robin".to_owned(),
+            "peak_ewma" => "an_experimental_picker_with_a_long_name".to_owned(),
+            other => other.to_owned(),
+        }
+    };
+    for row in &mut r.summary {
+        rename(&mut row.algorithm);
+    }
+    for row in &mut r.timeseries {
+        rename(&mut row.algorithm);
+    }
+    for row in &mut r.workers {
+        rename(&mut row.algorithm);
+    }
+    for algorithm in ["weighted_round_robin", "adaptive"] {
+        for i in 0..12 {
+            r.decisions.push(DecisionRow {
+                scenario: "slow_worker".into(),
+                algorithm: algorithm.into(),
+                seed: 3,
+                t_s: 25.0 + f64::from(i),
+                from: "random".into(),
+                to: "least_connections".into(),
+                condition: "test".into(),
+                detail: String::new(),
+            });
+        }
+    }
+    for i in 0..6 {
+        r.faults.push(FaultRow {
+            scenario: "slow_worker".into(),
+            t_s: 30.0 + f64::from(i) * 0.5,
+            worker: i,
+            kind: "errors".into(),
+            detail: "50%".into(),
+        });
     }
     draw_all(&r, "slow_worker", scratch.path(), "").unwrap();
     for name in NAMES {
@@ -155,6 +275,7 @@ fn empty_inputs_give_a_no_data_chart() {
     let p = |name: &str| scratch.join(name);
     latency_percentiles(&[], "nothing", &p("percentiles.png")).unwrap();
     p99_over_time(&[], &[], &[], "nothing", 0, &p("timeline.png")).unwrap();
+    error_rate_over_time(&[], &[], &[], "nothing", 0, &p("errors.png")).unwrap();
     worker_share(&[], "nothing", &p("shares.png")).unwrap();
     for name in NAMES {
         assert_eq!(png_size(&p(name)), CHART_SIZE, "{name}");
@@ -179,7 +300,17 @@ fn empty_inputs_give_a_no_data_chart() {
         .collect();
     assert!(!idle.is_empty());
     p99_over_time(&idle, &[], &[], "slow_worker", 3, &p("idle.png")).unwrap();
-    for name in ["seed.png", "idle.png"] {
+    error_rate_over_time(
+        &r.timeseries,
+        &r.faults,
+        &r.decisions,
+        "slow_worker",
+        999,
+        &p("errors-seed.png"),
+    )
+    .unwrap();
+    error_rate_over_time(&idle, &[], &[], "slow_worker", 3, &p("errors-idle.png")).unwrap();
+    for name in ["seed.png", "idle.png", "errors-seed.png", "errors-idle.png"] {
         assert_eq!(png_size(&p(name)), CHART_SIZE, "{name}");
     }
 }

@@ -62,8 +62,19 @@ fn penalty(algorithm: &str) -> f64 {
     }
 }
 
-/// Results of two scenarios: `slow_worker` (worker 3 is 5x slower from t=20 to t=40) and
-/// `baseline` (no faults), four algorithms, three seeds.
+/// Errors in % of requests of each algorithm under the slow-worker fault.
+fn error_penalty(algorithm: &str) -> f64 {
+    match algorithm {
+        "round_robin" => 6.0,
+        "least_connections" => 1.5,
+        "peak_ewma" => 1.0,
+        _ => 2.0,
+    }
+}
+
+/// Results of two scenarios: `slow_worker` (worker 3 is 5x slower from t=20 to t=40, and
+/// errors rise meanwhile) and `baseline` (no faults), four algorithms, three seeds; seconds 45
+/// and 46 have no requests.
 pub struct Results {
     pub summary: Vec<SummaryRow>,
     pub timeseries: Vec<TimeseriesRow>,
@@ -122,13 +133,22 @@ pub fn results() -> Results {
                                 1.0
                             };
                     }
+                    // Errors in % of the second's requests: a trickle, more during the fault.
+                    let error_percent = if in_fault {
+                        let before_switch = algorithm == "adaptive" && t < 23;
+                        error_penalty(algorithm) * if before_switch { 2.0 } else { 1.0 }
+                    } else if n(300 + t) < 0.1 {
+                        0.1
+                    } else {
+                        0.0
+                    };
                     r.timeseries.push(TimeseriesRow {
                         scenario: scenario.into(),
                         algorithm: algorithm.into(),
                         seed,
                         t_s: t,
                         requests,
-                        errors: 0,
+                        errors: (requests as f64 * error_percent / 100.0).round() as u64,
                         p50_ms: 2.0,
                         p99_ms: if requests == 0 { 0.0 } else { p99 },
                         mean_in_flight: 3.0,

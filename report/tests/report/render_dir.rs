@@ -2,7 +2,10 @@
 
 use std::fs;
 
-use lb_report::{CHART_SIZE, ReportError, render_dir, write_csv};
+use lb_report::{
+    CHART_SIZE, DecisionRow, FaultRow, ReportError, TimeseriesRow, error_rate_over_time, read_csv,
+    render_dir, write_csv,
+};
 
 use crate::fixtures::{Results, Scratch, png_size, results};
 
@@ -17,7 +20,7 @@ fn write_results(scratch: &Scratch, r: &Results, optional: bool) {
 }
 
 #[test]
-fn every_scenario_gets_its_three_charts_in_a_stable_order() {
+fn every_scenario_gets_its_four_charts_in_a_stable_order() {
     let scratch = Scratch::new("render_dir");
     write_results(&scratch, &results(), true);
     let written = render_dir(scratch.path()).unwrap();
@@ -27,6 +30,7 @@ fn every_scenario_gets_its_three_charts_in_a_stable_order() {
             [
                 "latency_percentiles.png",
                 "p99_over_time.png",
+                "errors_over_time.png",
                 "worker_share.png",
             ]
             .map(|chart| scratch.path().join(scenario).join(chart))
@@ -45,10 +49,25 @@ fn every_scenario_gets_its_three_charts_in_a_stable_order() {
 }
 
 #[test]
+fn the_error_chart_shows_the_same_seed_as_the_p99_chart() {
+    let scratch = Scratch::new("render_dir_errors");
+    write_results(&scratch, &results(), true);
+    render_dir(scratch.path()).unwrap();
+    // The smallest seed of the fixture is 3; draw it directly from the files render_dir read.
+    let timeseries: Vec<TimeseriesRow> = read_csv(&scratch.join("timeseries.csv")).unwrap();
+    let faults: Vec<FaultRow> = read_csv(&scratch.join("faults.csv")).unwrap();
+    let decisions: Vec<DecisionRow> = read_csv(&scratch.join("decisions.csv")).unwrap();
+    let direct = scratch.join("direct.png");
+    error_rate_over_time(&timeseries, &faults, &decisions, "slow_worker", 3, &direct).unwrap();
+    let rendered = scratch.path().join("slow_worker/errors_over_time.png");
+    assert!(fs::read(rendered).unwrap() == fs::read(direct).unwrap());
+}
+
+#[test]
 fn decisions_and_faults_are_optional() {
     let scratch = Scratch::new("render_dir_optional");
     write_results(&scratch, &results(), false);
-    assert_eq!(render_dir(scratch.path()).unwrap().len(), 6);
+    assert_eq!(render_dir(scratch.path()).unwrap().len(), 8);
 }
 
 #[test]

@@ -119,7 +119,13 @@ fn a_run_writes_the_csvs_and_charts_and_prints_a_table() {
         table.contains("tiny") && table.contains("least_connections"),
         "{table}"
     );
-    for f in ["summary.csv", "timeseries.csv", "workers.csv", "faults.csv"] {
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "workers.csv",
+        "faults.csv",
+        "decisions.csv",
+    ] {
         assert!(dir.join("out").join(f).is_file(), "{f}");
     }
     let summary = std::fs::read_to_string(dir.join("out/summary.csv")).unwrap();

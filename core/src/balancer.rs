@@ -187,6 +187,22 @@ impl<R: Rng> Balancer<R> {
         Some(w)
     }
 
+    /// Like [`pick`](Self::pick), but never `exclude` (a worker that just refused a connection,
+    /// when retrying elsewhere). `None` when no other worker is available.
+    pub fn pick_excluding(&mut self, now: Instant, exclude: WorkerId) -> Option<WorkerId> {
+        let was = self.workers.get(exclude).is_some_and(|w| w.available);
+        if was {
+            self.workers[exclude].available = false;
+            self.available -= 1;
+        }
+        let picked = self.pick(now);
+        if was {
+            self.workers[exclude].available = true;
+            self.available += 1;
+        }
+        picked
+    }
+
     /// The end of a request that [`pick`](Self::pick) sent to `worker`, `latency` after it
     /// arrived. Unknown workers are ignored.
     #[inline]
@@ -209,9 +225,13 @@ impl<R: Rng> Balancer<R> {
     }
 
     /// One active health-check result for `worker`. Returns `Some(healthy)` when the worker's
-    /// health flipped.
-    pub fn on_probe(&mut self, worker: WorkerId, _now: Instant, ok: bool) -> Option<bool> {
+    /// health flipped. A worker that active checks bring back up (after `rise` good probes)
+    /// also leaves outlier ejection: it was down, it is back, it starts with a clean slate.
+    pub fn on_probe(&mut self, worker: WorkerId, now: Instant, ok: bool) -> Option<bool> {
         let flipped = self.workers.get_mut(worker)?.health.observe(ok);
+        if flipped == Some(true) {
+            self.outlier.reinstate(worker, now);
+        }
         if flipped.is_some() {
             self.refresh(worker);
         }
@@ -465,6 +485,25 @@ mod tests {
     }
 
     #[test]
+    fn coming_back_up_after_active_checks_ends_an_ejection() {
+        let mut lb = balancer(Algorithm::RoundRobin, 3);
+        let t = Instant::from_nanos(1);
+        for _ in 0..5 {
+            lb.on_response(0, t, ms(1), Outcome::Refused);
+        }
+        assert!(lb.is_ejected(0));
+        // Probes keep failing while it is down; the ejection stays.
+        for _ in 0..3 {
+            lb.on_probe(0, t, false);
+        }
+        assert!(lb.is_ejected(0));
+        lb.on_probe(0, t, true);
+        assert_eq!(lb.on_probe(0, t, true), Some(true));
+        assert!(!lb.is_ejected(0));
+        assert!(lb.is_available(0));
+    }
+
+    #[test]
     fn no_available_worker_means_no_pick() {
         let mut lb = balancer(Algorithm::LeastConnections, 2);
         lb.set_draining(0, true);
@@ -503,6 +542,21 @@ mod tests {
         assert_eq!(id, 2);
         assert_eq!(lb.weight(id), Some(3));
         assert_eq!(lb.available_count(), 3);
+    }
+
+    #[test]
+    fn pick_excluding_never_returns_the_excluded_worker_and_restores_it() {
+        let mut lb = balancer(Algorithm::LeastConnections, 3);
+        for _ in 0..20 {
+            let w = lb.pick_excluding(Instant::ZERO, 1).unwrap();
+            assert_ne!(w, 1);
+            lb.on_response(w, Instant::ZERO, ms(1), Outcome::Ok);
+        }
+        assert!(lb.is_available(1));
+        assert_eq!(lb.available_count(), 3);
+        let mut one = balancer(Algorithm::RoundRobin, 1);
+        assert_eq!(one.pick_excluding(Instant::ZERO, 0), None);
+        assert_eq!(one.pick_excluding(Instant::ZERO, 5), Some(0));
     }
 
     #[test]

@@ -183,6 +183,22 @@ impl OutlierDetector {
         back
     }
 
+    /// Bring `worker` back at once with a clean failure count (its multiplier is kept), as
+    /// Envoy does when active health checking sees an ejected host healthy again. Returns
+    /// whether it was ejected.
+    pub fn reinstate(&mut self, worker: usize, now: Instant) -> bool {
+        let Some(s) = self.workers.get_mut(worker) else {
+            return false;
+        };
+        if s.ejected_until.take().is_none() {
+            return false;
+        }
+        s.failures = 0;
+        s.decay_from = now;
+        self.ejected -= 1;
+        true
+    }
+
     /// Whether `worker` is ejected (false for an unknown worker).
     pub fn is_ejected(&self, worker: usize) -> bool {
         self.ejected_until(worker).is_some()
@@ -539,5 +555,23 @@ mod tests {
                 prop_assert_eq!(d.ejected_count(), flagged);
             }
         }
+    }
+
+    #[test]
+    fn reinstate_brings_an_ejected_worker_back_and_keeps_the_multiplier() {
+        let cfg = OutlierConfig {
+            consecutive_failures: 1,
+            ..OutlierConfig::default()
+        };
+        let mut d = OutlierDetector::new(cfg, 3);
+        let t = Instant::from_nanos(10);
+        assert!(d.on_outcome(1, false, t).is_some());
+        assert_eq!(d.ejected_count(), 1);
+        assert!(d.reinstate(1, t));
+        assert!(!d.is_ejected(1));
+        assert_eq!(d.ejected_count(), 0);
+        assert_eq!(d.times_ejected(1), 1);
+        assert!(!d.reinstate(1, t), "not ejected any more");
+        assert!(!d.reinstate(9, t), "unknown worker");
     }
 }

@@ -33,6 +33,7 @@ pub use arrivals::{ArrivalSchedule, Arrivals, Bursts};
 pub use error::ScenarioError;
 pub use model::{ErrorMode, ProcessKind};
 pub use service::{ServiceTime, mean_ms};
+pub use validate::engine_from_file;
 
 use crate::balancer::BalancerConfig;
 use crate::engine::EngineConfig;

@@ -394,6 +394,12 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
     })
 }
 
+/// The `[engine]` table of a scenario (or of a live balancer's configuration) as an
+/// [`EngineConfig`], checked; errors name `origin` and the field.
+pub fn engine_from_file(e: &EngineFile, origin: &str) -> Result<EngineConfig, ScenarioError> {
+    engine_config(&Check { origin }, e)
+}
+
 fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, ScenarioError> {
     let d = EngineConfig::default();
     let t = Thresholds::default();

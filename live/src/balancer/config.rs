@@ -1,0 +1,455 @@
+//! The balancer's settings: a TOML file (`--config`) and command-line flags on top of it.
+//! Every problem names the setting and the cause: `--listen 127.0.0.1:x: invalid socket
+//! address`, `balancer.toml: field `health.rise`: must be at least 1`.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"        # data port
+//! admin = "127.0.0.1:8081"         # admin API and /metrics
+//! algorithm = "adaptive"           # or any algorithm name
+//! token = "secret"                 # bearer token for admin changes (or LB_ADMIN_TOKEN)
+//! connect_timeout_ms = 1000
+//! request_timeout_ms = 10000
+//! drain_timeout_ms = 30000         # graceful shutdown: longest wait for in-flight requests
+//!
+//! [[workers]]
+//! addr = "127.0.0.1:9001"
+//! weight = 1
+//!
+//! [health]                         # active checks
+//! interval_ms = 1000
+//! timeout_ms = 500
+//! path = "/health"
+//! rise = 2
+//! fall = 3
+//!
+//! [outlier]                        # passive ejection
+//! consecutive_failures = 5
+//! base_ejection_ms = 30000
+//! max_ejection_ms = 300000
+//! max_ejection_percent = 50
+//!
+//! [engine]                         # the decision engine, as in scenario files
+//! window_s = 60
+//! ```
+
+use super::health::HealthSettings;
+use lb_core::engine::EngineConfig;
+use lb_core::health::{ActiveConfig, OutlierConfig};
+use lb_core::scenario::{engine_from_file, model::EngineFile};
+use lb_core::{Algorithm, BalancerConfig, Strategy};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown fields.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (line, column, field).
+        message: String,
+    },
+    /// A value is wrong.
+    #[error("{setting}: {reason}")]
+    Invalid {
+        /// The setting (`--listen`, `balancer.toml: field `health.rise``).
+        setting: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn invalid<T>(setting: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError::Invalid {
+        setting: setting.into(),
+        reason: reason.into(),
+    })
+}
+
+/// The TOML file, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Data listener.
+    pub listen: Option<String>,
+    /// Admin listener.
+    pub admin: Option<String>,
+    /// Algorithm name or `adaptive`.
+    pub algorithm: Option<String>,
+    /// Admin bearer token.
+    pub token: Option<String>,
+    /// Connect timeout, ms.
+    pub connect_timeout_ms: Option<u64>,
+    /// Request timeout (to the response head), ms.
+    pub request_timeout_ms: Option<u64>,
+    /// Longest wait for in-flight requests at shutdown, ms.
+    pub drain_timeout_ms: Option<u64>,
+    /// Workers.
+    #[serde(default)]
+    pub workers: Vec<WorkerFile>,
+    /// Active health checks.
+    #[serde(default)]
+    pub health: HealthFile,
+    /// Passive ejection.
+    #[serde(default)]
+    pub outlier: OutlierFile,
+    /// The decision engine.
+    #[serde(default)]
+    pub engine: EngineFile,
+}
+
+/// `[[workers]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerFile {
+    /// `host:port`.
+    pub addr: String,
+    /// Weight (default 1).
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `[health]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFile {
+    /// Probe interval, ms.
+    pub interval_ms: Option<u64>,
+    /// Probe timeout, ms.
+    pub timeout_ms: Option<u64>,
+    /// Probe path.
+    pub path: Option<String>,
+    /// Good probes to come back.
+    pub rise: Option<u32>,
+    /// Failed probes to go down.
+    pub fall: Option<u32>,
+}
+
+/// `[outlier]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierFile {
+    /// Failures in a row that eject (0: never).
+    pub consecutive_failures: Option<u32>,
+    /// First ejection, ms.
+    pub base_ejection_ms: Option<u64>,
+    /// Longest ejection, ms.
+    pub max_ejection_ms: Option<u64>,
+    /// Largest share of the pool ejected at once.
+    pub max_ejection_percent: Option<u32>,
+}
+
+/// Flags that override the file (all optional).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--admin`
+    pub admin: Option<String>,
+    /// `--algorithm`
+    pub algorithm: Option<String>,
+    /// `--worker`, repeated (added to the file's workers).
+    pub workers: Vec<String>,
+    /// `--token` or `LB_ADMIN_TOKEN`.
+    pub token: Option<String>,
+    /// `--window-s`: the engine's switch window.
+    pub window_s: Option<f64>,
+    /// `--health-interval-ms`
+    pub health_interval_ms: Option<u64>,
+    /// `--request-timeout-ms`
+    pub request_timeout_ms: Option<u64>,
+}
+
+/// Everything the live balancer needs, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data listener.
+    pub listen: SocketAddr,
+    /// Admin listener.
+    pub admin: SocketAddr,
+    /// What to run.
+    pub strategy: Strategy,
+    /// Workers and weights.
+    pub workers: Vec<(SocketAddr, u32)>,
+    /// Admin bearer token.
+    pub token: Option<String>,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Longest wait for in-flight requests at shutdown.
+    pub drain_timeout: Duration,
+    /// Active health checks.
+    pub health: HealthSettings,
+    /// Core balancer settings (rise/fall, outlier, stats).
+    pub balancer: BalancerConfig,
+    /// The decision engine.
+    pub engine: EngineConfig,
+}
+
+fn addr(setting: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse::<SocketAddr>().or_else(|e| {
+        invalid(
+            setting,
+            format!("{s:?} is not an address like 127.0.0.1:8080 ({e})"),
+        )
+    })
+}
+
+fn ms(setting: &str, v: u64) -> Result<Duration, ConfigError> {
+    if v == 0 {
+        return invalid(setting, "must be at least 1 ms");
+    }
+    Ok(Duration::from_millis(v))
+}
+
+impl Settings {
+    /// Read `file` (if any), apply `flags`, check everything.
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Settings, ConfigError> {
+        let (f, origin) = match file {
+            None => (ConfigFile::default(), "config".to_string()),
+            Some(p) => {
+                let path = p.display().to_string();
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let f: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string().trim_end().to_string(),
+                })?;
+                (f, path)
+            }
+        };
+        Self::from_parts(f, &origin, flags)
+    }
+
+    /// Check a parsed file and flags; `origin` names the file in messages.
+    pub fn from_parts(
+        f: ConfigFile,
+        origin: &str,
+        flags: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let field = |name: &str| format!("{origin}: field `{name}`");
+        let listen = match (&flags.listen, &f.listen) {
+            (Some(s), _) => addr("--listen", s)?,
+            (None, Some(s)) => addr(&field("listen"), s)?,
+            (None, None) => addr("--listen", "127.0.0.1:8080")?,
+        };
+        let admin = match (&flags.admin, &f.admin) {
+            (Some(s), _) => addr("--admin", s)?,
+            (None, Some(s)) => addr(&field("admin"), s)?,
+            (None, None) => addr("--admin", "127.0.0.1:8081")?,
+        };
+        if admin == listen && listen.port() != 0 {
+            return invalid("--admin", format!("must differ from --listen ({listen})"));
+        }
+        let (alg_setting, alg_name) = match (&flags.algorithm, &f.algorithm) {
+            (Some(s), _) => ("--algorithm".to_string(), s.clone()),
+            (None, Some(s)) => (field("algorithm"), s.clone()),
+            (None, None) => ("--algorithm".to_string(), "round_robin".to_string()),
+        };
+        let strategy = alg_name
+            .parse::<Strategy>()
+            .or_else(|e| invalid(alg_setting, e.to_string()))?;
+        let mut workers = Vec::new();
+        for (i, w) in f.workers.iter().enumerate() {
+            let a = addr(&field(&format!("workers[{i}].addr")), &w.addr)?;
+            if w.weight == 0 {
+                return invalid(field(&format!("workers[{i}].weight")), "must be at least 1");
+            }
+            workers.push((a, w.weight));
+        }
+        for w in &flags.workers {
+            workers.push((addr("--worker", w)?, 1));
+        }
+        for (i, (a, _)) in workers.iter().enumerate() {
+            if workers[..i].iter().any(|(b, _)| b == a) {
+                return invalid("--worker", format!("{a} is listed twice"));
+            }
+        }
+        let token = flags.token.clone().or(f.token).filter(|t| !t.is_empty());
+        let connect_timeout = ms(
+            &field("connect_timeout_ms"),
+            f.connect_timeout_ms.unwrap_or(1000),
+        )?;
+        let request_timeout = match flags.request_timeout_ms {
+            Some(v) => ms("--request-timeout-ms", v)?,
+            None => ms(
+                &field("request_timeout_ms"),
+                f.request_timeout_ms.unwrap_or(10_000),
+            )?,
+        };
+        let drain_timeout = ms(
+            &field("drain_timeout_ms"),
+            f.drain_timeout_ms.unwrap_or(30_000),
+        )?;
+        let h = &f.health;
+        let interval = match flags.health_interval_ms {
+            Some(v) => ms("--health-interval-ms", v)?,
+            None => ms(&field("health.interval_ms"), h.interval_ms.unwrap_or(1000))?,
+        };
+        let probe_timeout = ms(&field("health.timeout_ms"), h.timeout_ms.unwrap_or(500))?;
+        let path = h.path.clone().unwrap_or_else(|| "/health".into());
+        if !path.starts_with('/') {
+            return invalid(
+                field("health.path"),
+                format!("must start with '/', got {path:?}"),
+            );
+        }
+        let rise = h.rise.unwrap_or(2);
+        let fall = h.fall.unwrap_or(3);
+        if rise == 0 {
+            return invalid(field("health.rise"), "must be at least 1");
+        }
+        if fall == 0 {
+            return invalid(field("health.fall"), "must be at least 1");
+        }
+        let o = &f.outlier;
+        let d = OutlierConfig::default();
+        let percent = o.max_ejection_percent.unwrap_or(d.max_ejection_percent);
+        if percent > 100 {
+            return invalid(
+                field("outlier.max_ejection_percent"),
+                format!("must be at most 100, got {percent}"),
+            );
+        }
+        let base = o.base_ejection_ms.map_or(Ok(d.base_ejection), |v| {
+            ms(&field("outlier.base_ejection_ms"), v)
+                .map(|d| lb_core::time::Duration::from_nanos(d.as_nanos() as u64))
+        })?;
+        let max = o.max_ejection_ms.map_or(Ok(d.max_ejection), |v| {
+            ms(&field("outlier.max_ejection_ms"), v)
+                .map(|d| lb_core::time::Duration::from_nanos(d.as_nanos() as u64))
+        })?;
+        let outlier = OutlierConfig {
+            consecutive_failures: o.consecutive_failures.unwrap_or(d.consecutive_failures),
+            base_ejection: base,
+            max_ejection: max.max(base),
+            max_ejection_percent: percent,
+        };
+        let mut engine_file = f.engine;
+        if let Some(w) = flags.window_s {
+            engine_file.window_s = Some(w);
+        }
+        let engine = engine_from_file(&engine_file, origin).map_err(|e| ConfigError::Invalid {
+            setting: if flags.window_s.is_some() {
+                "--window-s".into()
+            } else {
+                origin.into()
+            },
+            reason: e.to_string(),
+        })?;
+        let algorithm = match strategy {
+            Strategy::Fixed(a) => a,
+            Strategy::Adaptive => engine.baseline,
+        };
+        let balancer = BalancerConfig {
+            algorithm,
+            engine: None,
+            active: ActiveConfig { rise, fall },
+            outlier,
+            ..BalancerConfig::new(Algorithm::RoundRobin)
+        };
+        Ok(Settings {
+            listen,
+            admin,
+            strategy,
+            workers,
+            token,
+            connect_timeout,
+            request_timeout,
+            drain_timeout,
+            health: HealthSettings {
+                interval,
+                timeout: probe_timeout,
+                path,
+            },
+            balancer,
+            engine,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, flags: &Overrides) -> Result<Settings, ConfigError> {
+        let f: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "b.toml".into(),
+            message: e.to_string(),
+        })?;
+        Settings::from_parts(f, "b.toml", flags)
+    }
+
+    #[test]
+    fn defaults_and_a_full_file() {
+        let s = parse("", &Overrides::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.admin.to_string(), "127.0.0.1:8081");
+        assert_eq!(s.strategy, Strategy::Fixed(Algorithm::RoundRobin));
+        let s = parse(
+            "listen = \"127.0.0.1:7000\"\nalgorithm = \"adaptive\"\n[[workers]]\naddr = \"127.0.0.1:9001\"\nweight = 3\n\
+             [health]\ninterval_ms = 200\nfall = 2\n[engine]\nwindow_s = 5",
+            &Overrides {
+                workers: vec!["127.0.0.1:9002".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.strategy, Strategy::Adaptive);
+        assert_eq!(s.workers.len(), 2);
+        assert_eq!(s.workers[0].1, 3);
+        assert_eq!(s.health.interval, Duration::from_millis(200));
+        assert_eq!(s.balancer.active.fall, 2);
+        assert_eq!(s.engine.window, lb_core::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let flags = |f: fn(&mut Overrides)| {
+            let mut o = Overrides::default();
+            f(&mut o);
+            o
+        };
+        let e = parse("", &flags(|o| o.listen = Some("nope".into()))).unwrap_err();
+        assert!(e.to_string().starts_with("--listen: \"nope\""), "{e}");
+        let e = parse("", &flags(|o| o.algorithm = Some("fastest".into()))).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--algorithm: unknown algorithm \"fastest\""),
+            "{e}"
+        );
+        let e = parse("[health]\nrise = 0", &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("field `health.rise`"), "{e}");
+        let e = parse("speed = 1", &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("speed"), "{e}");
+        let e = parse(
+            "",
+            &flags(|o| o.workers = vec!["127.0.0.1:1".into(), "127.0.0.1:1".into()]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("listed twice"), "{e}");
+        let e = parse("", &flags(|o| o.window_s = Some(-1.0))).unwrap_err();
+        assert!(e.to_string().starts_with("--window-s"), "{e}");
+        let e = parse("", &flags(|o| o.admin = Some("127.0.0.1:8080".into()))).unwrap_err();
+        assert!(e.to_string().contains("must differ"), "{e}");
+    }
+}

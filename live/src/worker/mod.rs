@@ -1,0 +1,56 @@
+//! # The worker server: the simulator's worker model, served over real HTTP
+//!
+//! A worker has `concurrency` slots (default 4) and a FIFO queue behind them. Each `/work`
+//! request draws a service time from the same sampler the simulator uses
+//! ([`lb_core::scenario::ServiceTime`], default 10 ms constant), divided by the worker's speed,
+//! and sleeps it holding a slot. With the configured probability a request fails: `fast`
+//! failures answer 500 at once without a slot, `slow` ones hold a slot for their service time
+//! first. Random numbers come from a seeded `ChaCha8Rng` (seed from `--seed`, or from the name),
+//! never from a global RNG. [`model`] holds the model, [`routes`] the HTTP mapping.
+//!
+//! A fault ([`Fault`]) can be set at run time to slow the worker down, delay it, make it fail,
+//! mark it unhealthy, or make it hang; clearing it brings the configured worker back and
+//! releases hung requests.
+//!
+//! # Routes
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /health` | 200 `{"status":"ok","worker":NAME,"in_service":N,"queued":N}`; 503 with `"status":"unhealthy"` under an `unhealthy` fault |
+//! | `GET\|POST /work` | reads the whole body, queues, serves: 200 `{"worker":NAME,"queue_ms":x,"service_ms":y,"body_bytes":n}`, or 500 with the same fields plus `"error"` and `"error_mode"` |
+//! | `GET\|POST /echo` | the request body, streamed back byte for byte, with its content type (no slot taken) |
+//! | `GET /bytes/{n}` | `n` bytes of [`pattern_byte`] (`n` <= 64 MiB, else 400; no slot taken) |
+//! | `GET /admin/fault` | the current fault, every field present (`null` where unset) |
+//! | `PUT /admin/fault` | replace the fault; 400 `{"error":"fault: error_rate: ..."}` naming the bad field |
+//! | `DELETE /admin/fault` | clear the fault |
+//! | `GET /stats` | `{"worker":NAME,"requests":..,"ok":..,"errors":..,"in_service":..,"queued":..,"hung":..}` |
+//!
+//! Every response carries `x-worker: NAME`. Under a `hang` fault, `/health`, `/work`, `/echo` and
+//! `/bytes` accept requests and answer nothing until the fault is cleared; the admin routes and
+//! `/stats` keep answering so the fault can be cleared. `delay_ms` and `slow_factor` apply to
+//! `/work` only.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use lb_live::worker::{WorkerConfig, WorkerState, serve};
+//! let state = WorkerState::new(WorkerConfig { name: "w1".into(), ..WorkerConfig::default() })
+//!     .expect("valid config");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! serve(listener, state, lb_live::shutdown::signal()).await
+//! # }
+//! ```
+
+mod config;
+mod fault;
+pub mod model;
+mod pattern;
+pub mod routes;
+
+pub use config::{
+    ConfigError, DEFAULT_CONCURRENCY, DEFAULT_SERVICE_MS, MAX_CONCURRENCY, SERVICE_SPEC_FORMS,
+    ServiceSpecError, WorkerConfig, parse_service_spec, seed_from_name,
+};
+pub use fault::{FAULT_FIELDS, Fault, FaultError, MAX_DELAY_MS};
+pub use model::{Stats, WorkOutcome, WorkerState};
+pub use pattern::{MAX_BYTES, PatternBody, pattern_byte};
+pub use routes::{X_WORKER, app, serve};

@@ -1,0 +1,443 @@
+//! The worker server over real HTTP on 127.0.0.1: routes, queueing, faults, shutdown, binary.
+//!
+//! Timing assertions are lower bounds only (a sleep never ends early); upper bounds are seconds
+//! wide, so a loaded machine does not make these tests flaky.
+
+use super::{client, spawn_worker};
+use lb_core::scenario::ErrorMode;
+use lb_core::scenario::model::ServiceFile;
+use lb_live::worker::{WorkerConfig, WorkerState, pattern_byte, serve};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+fn config(name: &str, concurrency: u32, service_ms: f64) -> WorkerConfig {
+    WorkerConfig {
+        name: name.to_string(),
+        concurrency,
+        service: ServiceFile::Constant { ms: service_ms },
+        ..WorkerConfig::default()
+    }
+}
+
+fn url(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}{path}")
+}
+
+async fn json(res: reqwest::Response) -> Value {
+    let text = res.text().await.expect("response body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+async fn put_fault(addr: SocketAddr, body: &str) -> reqwest::Response {
+    client()
+        .put(url(addr, "/admin/fault"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("PUT /admin/fault")
+}
+
+/// Poll `cond` on the worker's counters every millisecond, for at most 5 s.
+async fn wait_until(
+    state: &WorkerState,
+    what: &str,
+    cond: impl Fn(&lb_live::worker::Stats) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cond(&state.stats()) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {:?}",
+            state.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_is_ok_then_unhealthy_then_ok_again() {
+    let (addr, _) = spawn_worker(config("h1", 4, 10.0)).await;
+    let c = client();
+    let res = c.get(url(addr, "/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-worker"], "h1");
+    let body = json(res).await;
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["worker"], "h1");
+    assert_eq!(body["in_service"], 0);
+    assert_eq!(body["queued"], 0);
+
+    assert_eq!(
+        put_fault(addr, r#"{"unhealthy": true}"#).await.status(),
+        200
+    );
+    let res = c.get(url(addr, "/health")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(json(res).await["status"], "unhealthy");
+    let fault = json(c.get(url(addr, "/admin/fault")).send().await.unwrap()).await;
+    assert_eq!(fault["unhealthy"], true);
+    assert_eq!(fault["slow_factor"], Value::Null);
+
+    let res = c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = c.get(url(addr, "/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["status"], "ok");
+}
+
+#[tokio::test]
+async fn work_answers_json_with_the_worker_header() {
+    let (addr, _) = spawn_worker(config("w1", 4, 10.0)).await;
+    let c = client();
+    let res = c.get(url(addr, "/work")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-worker"], "w1");
+    let body = json(res).await;
+    assert_eq!(body["worker"], "w1");
+    assert_eq!(body["service_ms"], 10.0);
+    assert_eq!(body["body_bytes"], 0);
+    assert!(body["queue_ms"].as_f64().unwrap() >= 0.0);
+
+    let res = c
+        .post(url(addr, "/work"))
+        .body(vec![7u8; 12_345])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["body_bytes"], 12_345);
+
+    let stats = json(c.get(url(addr, "/stats")).send().await.unwrap()).await;
+    assert_eq!(stats["requests"], 2);
+    assert_eq!(stats["ok"], 2);
+    assert_eq!(stats["errors"], 0);
+    assert_eq!(stats["in_service"], 0);
+
+    // Unknown routes also say who answered.
+    let res = c.get(url(addr, "/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["x-worker"], "w1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_slot_serves_requests_in_arrival_order() {
+    const SERVICE_MS: f64 = 20.0;
+    let (addr, state) = spawn_worker(config("fifo", 1, SERVICE_MS)).await;
+    // The first request holds the slot for 10 service times, so the others queue behind it.
+    put_fault(addr, r#"{"slow_factor": 10}"#).await;
+    let c = client();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    // Per request: sent at, seen arrived at (the server's arrival lies between the two).
+    let mut window = Vec::new();
+    for k in 0..5u64 {
+        let sent = Instant::now();
+        let req = c.get(url(addr, "/work")).send();
+        tasks.push(tokio::spawn(async move { json(req.await.unwrap()).await }));
+        // Send the next one only once this one has arrived: arrival order is k.
+        wait_until(&state, "the request to arrive", |s| {
+            s.ok + s.in_service + s.queued == k + 1
+        })
+        .await;
+        window.push((sent, Instant::now()));
+        if k == 0 {
+            // In service means its service time is drawn: the slow factor applied to it only.
+            wait_until(&state, "the first in service", |s| s.in_service == 1).await;
+            c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+        }
+    }
+    let mut queue = Vec::new();
+    for t in tasks {
+        queue.push(t.await.unwrap()["queue_ms"].as_f64().unwrap());
+    }
+    // One slot, five sleeps of at least 20 ms one after the other.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
+    // FIFO: request k starts at least one service time after request k - 1. Its start is its
+    // arrival plus its queue_ms, and each arrival is known to lie within its window; the check
+    // below follows from FIFO whatever the machine's load (wide windows only weaken it).
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for k in 1..5 {
+        let latest_start_k = ms(window[k].1 - started) + queue[k];
+        let earliest_start_prev = ms(window[k - 1].0 - started) + queue[k - 1];
+        assert!(
+            latest_start_k >= earliest_start_prev + SERVICE_MS - 0.5,
+            "request {k} started too early: queue_ms {queue:?}"
+        );
+    }
+    // On a quiet machine the four queued requests report increasing queue_ms; the last waited
+    // for most of the first one's 200 ms plus the three before it.
+    println!("queue_ms in arrival order: {queue:?}");
+    assert_eq!(state.stats().ok, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_errors_answer_at_once_without_a_slot() {
+    let (addr, state) = spawn_worker(config("fast", 1, 1000.0)).await;
+    let c = client();
+    // A normal request takes the only slot for 1 s.
+    let normal = tokio::spawn(c.get(url(addr, "/work")).send());
+    wait_until(&state, "the normal request in service", |s| {
+        s.in_service == 1
+    })
+    .await;
+
+    put_fault(addr, r#"{"error_rate": 1.0, "error_mode": "fast"}"#).await;
+    let res = c.get(url(addr, "/work")).send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["x-worker"], "fast");
+    // Answered while the slot is still busy: it never queued for it.
+    assert!(!normal.is_finished(), "the fast error waited for the slot");
+    assert_eq!(state.stats().in_service, 1);
+    let body = json(res).await;
+    assert_eq!(body["error_mode"], "fast");
+    assert_eq!(body["queue_ms"], 0.0);
+    assert_eq!(body["service_ms"], 0.0);
+
+    c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    let res = normal.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    // The slow-down of the failing request did not delay the normal one.
+    let body = json(res).await;
+    assert!(body["queue_ms"].as_f64().unwrap() < 500.0, "{body}");
+    let s = state.stats();
+    assert_eq!((s.ok, s.errors), (1, 1));
+}
+
+#[tokio::test]
+async fn slow_errors_hold_a_slot_for_the_service_time() {
+    let mut cfg = config("slow", 1, 100.0);
+    cfg.error_rate = 1.0;
+    cfg.error_mode = ErrorMode::Slow;
+    let (addr, _) = spawn_worker(cfg).await;
+    let t = Instant::now();
+    let res = client().get(url(addr, "/work")).send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert!(
+        t.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    let body = json(res).await;
+    assert_eq!(body["error_mode"], "slow");
+    assert_eq!(body["service_ms"], 100.0);
+}
+
+#[tokio::test]
+async fn slow_factor_multiplies_the_service_time() {
+    let (addr, _) = spawn_worker(config("sf", 4, 10.0)).await;
+    assert_eq!(put_fault(addr, r#"{"slow_factor": 5}"#).await.status(), 200);
+    let t = Instant::now();
+    let res = client().get(url(addr, "/work")).send().await.unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(json(res).await["service_ms"], 50.0);
+}
+
+#[tokio::test]
+async fn delay_adds_to_each_work_request() {
+    let (addr, _) = spawn_worker(config("delay", 4, 10.0)).await;
+    put_fault(addr, r#"{"delay_ms": 60}"#).await;
+    let t = Instant::now();
+    let res = client().get(url(addr, "/work")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        t.elapsed() >= Duration::from_millis(70),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hang_answers_nothing_until_cleared() {
+    let (addr, state) = spawn_worker(config("hang", 4, 10.0)).await;
+    assert_eq!(put_fault(addr, r#"{"hang": true}"#).await.status(), 200);
+    let c = client();
+    for path in ["/work", "/health"] {
+        let err = c
+            .get(url(addr, path))
+            .timeout(Duration::from_millis(300))
+            .send()
+            .await
+            .expect_err("a hung worker answered");
+        assert!(err.is_timeout(), "{path}: {err}");
+    }
+    // A hung request waiting when the fault is cleared is released.
+    let waiting = tokio::spawn(c.get(url(addr, "/work")).send());
+    wait_until(&state, "a hung request", |s| s.hung >= 1).await;
+    let res = c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(waiting.await.unwrap().unwrap().status(), 200);
+    let res = c.get(url(addr, "/work")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn bad_faults_are_refused_naming_the_field() {
+    let (addr, _) = spawn_worker(config("bad", 4, 10.0)).await;
+    let cases = [
+        ("{", "invalid JSON"),
+        ("[]", "JSON object"),
+        (r#"{"slowfactor": 2}"#, "slowfactor"),
+        (r#"{"error_rate": 1.5}"#, "error_rate"),
+        (r#"{"slow_factor": -2}"#, "slow_factor"),
+        (r#"{"delay_ms": "soon"}"#, "delay_ms"),
+        (r#"{"error_mode": "maybe"}"#, "error_mode"),
+        (r#"{"hang": "yes"}"#, "hang"),
+    ];
+    for (body, needle) in cases {
+        let res = put_fault(addr, body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        assert_eq!(res.headers()["x-worker"], "bad");
+        let msg = json(res).await["error"].as_str().unwrap().to_string();
+        assert!(msg.contains(needle), "{body}: {msg}");
+    }
+    // Nothing was applied.
+    let fault = json(
+        client()
+            .get(url(addr, "/admin/fault"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(fault["error_rate"], Value::Null);
+    assert_eq!(fault["slow_factor"], Value::Null);
+}
+
+#[tokio::test]
+async fn echo_and_bytes_move_a_mebibyte_intact() {
+    let (addr, _) = spawn_worker(config("io", 4, 10.0)).await;
+    let c = client();
+    let payload: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(131) ^ (i >> 9)) as u8)
+        .collect();
+    let res = c
+        .post(url(addr, "/echo"))
+        .header("content-type", "application/x-test")
+        .body(payload.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/x-test");
+    assert_eq!(res.headers()["x-worker"], "io");
+    let back = res.bytes().await.unwrap();
+    assert!(back[..] == payload[..], "echo changed the body");
+
+    let res = c.get(url(addr, "/bytes/1048576")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.content_length(), Some(1 << 20));
+    let got = res.bytes().await.unwrap();
+    assert_eq!(got.len(), 1 << 20);
+    assert!(got.iter().zip(0..).all(|(&b, i)| b == pattern_byte(i)));
+
+    for bad in ["/bytes/67108865", "/bytes/abc", "/bytes/-1"] {
+        let res = c.get(url(addr, bad)).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+        let msg = json(res).await["error"].as_str().unwrap().to_string();
+        assert!(msg.starts_with("n:"), "{bad}: {msg}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_the_request_in_flight_finish() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = WorkerState::new(config("grace", 1, 500.0)).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let in_flight = tokio::spawn(client().get(url(addr, "/work")).send());
+    wait_until(&state, "the request in service", |s| s.in_service == 1).await;
+    stop.send(()).unwrap();
+    let res = in_flight.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["worker"], "grace");
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returned after shutdown")
+        .unwrap()
+        .unwrap();
+}
+
+mod binary {
+    use super::*;
+    use tokio::io::AsyncBufReadExt;
+    use tokio::process::Command;
+
+    fn worker_cmd(args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lb-worker"));
+        cmd.args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn fails(args: &[&str]) -> (i32, String) {
+        let out = tokio::time::timeout(Duration::from_secs(10), worker_cmd(args).output())
+            .await
+            .expect("lb-worker exits")
+            .unwrap();
+        let code = out.status.code().expect("exit code");
+        assert_ne!(code, 0, "lb-worker {args:?} succeeded");
+        (code, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    #[tokio::test]
+    async fn prints_its_address_and_serves_health() {
+        let mut child = worker_cmd(&["--listen", "127.0.0.1:0", "--name", "bin-w"])
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .expect("ready line within 10 s")
+        .unwrap();
+        let addr: SocketAddr = line
+            .trim()
+            .strip_prefix("lb-worker bin-w listening on ")
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+            .parse()
+            .unwrap();
+        let res = client().get(url(addr, "/health")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(json(res).await["worker"], "bin-w");
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_service_spec_names_the_flag() {
+        let (_, err) = fails(&["--listen", "127.0.0.1:0", "--service", "lognormal:40:8"]).await;
+        assert!(err.contains("--service"), "{err}");
+        assert!(err.contains("p99_ms"), "{err}");
+        let (_, err) = fails(&["--listen", "127.0.0.1:0", "--service", "gamma:3"]).await;
+        assert!(
+            err.contains("--service") && err.contains("exponential:MEAN_MS"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn port_in_use_names_the_address() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let (code, err) = fails(&["--listen", &addr]).await;
+        assert_eq!(code, 1);
+        assert!(err.contains(&format!("--listen {addr}")), "{err}");
+        assert!(err.to_lowercase().contains("in use"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

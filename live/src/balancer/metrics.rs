@@ -16,6 +16,7 @@
 //! | `lb_requests_total` | counter | |
 //! | `lb_proxy_responses_total` | counter | `reason`: `no_worker` (503), `timeout` (504), `bad_gateway` (502) |
 //! | `lb_retries_total` | counter | |
+//! | `lb_state_lock_acquired_total`, `lb_state_lock_contended_total` | counter | |
 //! | `lb_worker_requests_total`, `lb_worker_errors_total` | counter | `worker` |
 //! | `lb_worker_request_duration_seconds` | histogram ([`BUCKETS_S`]) | `worker` |
 //! | `lb_worker_in_flight`, `lb_worker_healthy`, `lb_worker_available`, `lb_worker_ejected`, `lb_worker_draining` | gauge | `worker` |
@@ -102,6 +103,10 @@ pub struct ProxyMetrics {
     pub bad_gateway: AtomicU64,
     /// Connection failures retried on another worker.
     pub retries: AtomicU64,
+    /// Times a request found the core state's lock taken and had to wait for it.
+    pub lock_contended: AtomicU64,
+    /// Times the core state's lock was taken.
+    pub lock_acquired: AtomicU64,
 }
 
 /// The Prometheus text exposition (format 0.0.4) of everything `shared` counts; see the
@@ -153,6 +158,22 @@ fn write_all(shared: &Shared, out: &mut Exposition) -> fmt::Result {
         "counter",
     )?;
     out.sample("lb_retries_total", &[], load(&p.retries))?;
+    out.family(
+        "lb_state_lock_acquired_total",
+        "Times the core balancer state's lock was taken (twice per proxied request).",
+        "counter",
+    )?;
+    out.sample("lb_state_lock_acquired_total", &[], load(&p.lock_acquired))?;
+    out.family(
+        "lb_state_lock_contended_total",
+        "Times the core state's lock was already held and the taker had to wait.",
+        "counter",
+    )?;
+    out.sample(
+        "lb_state_lock_contended_total",
+        &[],
+        load(&p.lock_contended),
+    )?;
 
     out.family(
         "lb_worker_requests_total",
@@ -534,6 +555,8 @@ mod tests {
             "lb_requests_total",
             "lb_proxy_responses_total",
             "lb_retries_total",
+            "lb_state_lock_acquired_total",
+            "lb_state_lock_contended_total",
             "lb_worker_requests_total",
             "lb_worker_errors_total",
             "lb_worker_request_duration_seconds",

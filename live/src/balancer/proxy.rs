@@ -161,12 +161,12 @@ impl Proxy {
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let retryable = idempotent(&parts.method) && body.is_end_stream();
         let mut body = Some(body.boxed_unsync());
-        let mut excluded = None;
+        let mut excluded: Option<(u64, hyper::http::uri::Authority)> = None;
 
         for attempt in 0..2 {
-            let picked = match excluded {
+            let picked = match &excluded {
                 None => s.pick(),
-                Some(k) => s.pick_excluding(k),
+                Some((k, _)) => s.pick_excluding(*k),
             };
             let Some(Picked {
                 key,
@@ -174,6 +174,14 @@ impl Proxy {
                 metrics,
             }) = picked
             else {
+                if let Some((_, failed)) = excluded {
+                    // The retry found no other worker: the answer is the first failure.
+                    s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                    return Ok(plain(
+                        StatusCode::BAD_GATEWAY,
+                        format!("502 cannot connect to worker {failed}"),
+                    ));
+                }
                 s.proxy.no_worker.fetch_add(1, Ordering::Relaxed);
                 return Ok(plain(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -223,7 +231,7 @@ impl Proxy {
                     metrics.record(latency, false);
                     if retryable && attempt == 0 {
                         s.proxy.retries.fetch_add(1, Ordering::Relaxed);
-                        excluded = Some(key);
+                        excluded = Some((key, authority));
                         continue;
                     }
                     s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);

@@ -21,14 +21,14 @@ use tokio::task::JoinSet;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A listener could not be bound.
-    #[error("{setting} {addr}: {source}")]
+    #[error("{setting} {addr}: {error}")]
     Bind {
         /// `--listen` or `--admin`.
         setting: &'static str,
         /// The address.
         addr: SocketAddr,
         /// Why (address in use, permission denied...).
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A worker could not be added.
     #[error("worker: {0}")]
@@ -65,10 +65,10 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| StartError::Bind {
+        .map_err(|error| StartError::Bind {
             setting,
             addr,
-            source,
+            error,
         })
 }
 

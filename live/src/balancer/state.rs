@@ -210,9 +210,20 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave core in a torn state that matters more
-        // than stopping the proxy would: keep serving.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        use std::sync::TryLockError;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.proxy.lock_acquired.fetch_add(1, Relaxed);
+        // Count contention, so `/metrics` shows whether this one lock ever matters. A panic
+        // while holding it cannot leave core torn in a way that matters more than stopping the
+        // proxy would: keep serving.
+        match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.proxy.lock_contended.fetch_add(1, Relaxed);
+                self.inner.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        }
     }
 
     /// Now, on the balancer's clock.

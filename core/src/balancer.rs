@@ -246,24 +246,38 @@ impl<R: Rng> Balancer<R> {
                 self.refresh(i);
             }
         }
-        let engine = self.engine.as_mut()?;
-        self.observations.clear();
-        self.observations
-            .extend(self.workers.iter().map(|w| WorkerObservation {
-                available: w.available,
-                weight: w.weight,
-                in_flight: w.stats.in_flight(),
-                window: w.stats.window_summary(now),
-                latency_ewma: w.stats.latency_ewma(),
-                last_response: w.stats.last_response(),
-            }));
-        let obs = Observation {
-            now,
-            workers: &self.observations,
-        };
-        let d = engine.tick(&obs, self.picker.algorithm())?;
+        self.engine.as_ref()?;
+        let mut observations = std::mem::take(&mut self.observations);
+        self.observe(now, &mut observations);
+        let current = self.picker.algorithm();
+        let d = self.engine.as_mut().and_then(|engine| {
+            engine.tick(
+                &Observation {
+                    now,
+                    workers: &observations,
+                },
+                current,
+            )
+        });
+        self.observations = observations;
+        let d = d?;
         self.set_algorithm(d.to);
         Some(d)
+    }
+
+    /// What the decision engine sees of each worker at `now`, written into `out` (cleared
+    /// first). Shells that run one engine over several balancers (live mode's shards) merge
+    /// these.
+    pub fn observe(&self, now: Instant, out: &mut Vec<WorkerObservation>) {
+        out.clear();
+        out.extend(self.workers.iter().map(|w| WorkerObservation {
+            available: w.available,
+            weight: w.weight,
+            in_flight: w.stats.in_flight(),
+            window: w.stats.window_summary(now),
+            latency_ewma: w.stats.latency_ewma(),
+            last_response: w.stats.last_response(),
+        }));
     }
 
     /// The operator's override: run `algorithm` from now on. In adaptive mode this also puts

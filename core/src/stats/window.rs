@@ -161,6 +161,20 @@ impl Window {
         self.collect(now, false)
     }
 
+    /// The latency histogram of the window at `now` (the slices merged), for merging windows of
+    /// several balancers exactly.
+    pub fn histogram(&self, now: Instant) -> LogHistogram {
+        let newest = now.as_nanos() / self.slice_ns;
+        let oldest = newest.saturating_sub(self.ring.len() as u64 - 1);
+        let mut h = LogHistogram::new();
+        for s in &self.ring {
+            if (oldest..=newest).contains(&s.epoch) && s.requests > 0 {
+                h.merge(&s.latency);
+            }
+        }
+        h
+    }
+
     fn collect(&self, now: Instant, percentiles: bool) -> WindowSnapshot {
         let newest = now.as_nanos() / self.slice_ns;
         let oldest = newest.saturating_sub(self.ring.len() as u64 - 1);

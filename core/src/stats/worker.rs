@@ -1,6 +1,7 @@
 //! Everything the balancer knows about one worker's traffic, updated in O(1) per response.
 
 use super::ewma::{Ewma, PeakEwma};
+use super::histogram::LogHistogram;
 use super::window::{Window, WindowSnapshot};
 use crate::time::{Duration, Instant};
 
@@ -113,6 +114,11 @@ impl WorkerStats {
     /// per request.
     pub fn window(&self, now: Instant) -> WindowSnapshot {
         self.window.snapshot(now)
+    }
+
+    /// The latency histogram of the trailing window at `now`.
+    pub fn window_histogram(&self, now: Instant) -> LogHistogram {
+        self.window.histogram(now)
     }
 
     /// The trailing window at `now` without percentiles: counts, error rate, means. O(slices).

@@ -10,6 +10,7 @@
 //! connect_timeout_ms = 1000
 //! request_timeout_ms = 10000
 //! drain_timeout_ms = 30000         # graceful shutdown: longest wait for in-flight requests
+//! shards = 2                       # core balancer shards (default: one per core)
 //!
 //! [[workers]]
 //! addr = "127.0.0.1:9001"
@@ -94,6 +95,8 @@ pub struct ConfigFile {
     pub connect_timeout_ms: Option<u64>,
     /// Request timeout (to the response head), ms.
     pub request_timeout_ms: Option<u64>,
+    /// Core balancer shards (default: one per core).
+    pub shards: Option<usize>,
     /// Longest wait for in-flight requests at shutdown, ms.
     pub drain_timeout_ms: Option<u64>,
     /// Workers.
@@ -174,6 +177,8 @@ pub struct Overrides {
     pub health_interval_ms: Option<u64>,
     /// `--request-timeout-ms`
     pub request_timeout_ms: Option<u64>,
+    /// `--shards`
+    pub shards: Option<usize>,
 }
 
 /// Everything the live balancer needs, checked.
@@ -201,6 +206,8 @@ pub struct Settings {
     pub balancer: BalancerConfig,
     /// The decision engine.
     pub engine: EngineConfig,
+    /// Core balancer shards (one per core by default): connections are spread over them.
+    pub shards: usize,
 }
 
 fn addr(setting: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -356,6 +363,12 @@ impl Settings {
             },
             reason: e.to_string(),
         })?;
+        let shards = match (flags.shards, f.shards) {
+            (Some(0), _) => return invalid("--shards", "must be at least 1"),
+            (None, Some(0)) => return invalid(field("shards"), "must be at least 1"),
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
             Strategy::Adaptive => engine.baseline,
@@ -383,6 +396,7 @@ impl Settings {
             },
             balancer,
             engine,
+            shards,
         })
     }
 }

@@ -4,9 +4,14 @@
 //!
 //! # Layout
 //!
-//! - [`state`]: the shared core state (behind one short-held mutex) and the worker table.
+//! - [`state`]: the core state, sharded per connection (one core balancer per shard), and the
+//!   control part (worker table, decision engine) that keeps the shards in agreement.
+//! - [`proxy`]: the data path (hyper server and pooled client, retries, 502/503/504).
+//! - [`health`]: active health checks and the periodic engine tick.
 //! - [`metrics`]: lock-free counters and the Prometheus text rendering.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
+//! - [`config`]: the TOML file and flags, checked.
+//! - [`server`]: start everything, stop it gracefully.
 
 pub mod admin;
 pub mod config;

@@ -142,11 +142,12 @@ impl Proxy {
         &self.shared
     }
 
-    /// Handle one client request.
+    /// Handle one client request of a connection assigned to `shard`.
     pub async fn handle(
         self: Arc<Self>,
         req: Request<Incoming>,
         client: IpAddr,
+        shard: usize,
     ) -> Result<Response<ProxyBody>, Infallible> {
         let s = &self.shared;
         s.proxy.requests.fetch_add(1, Ordering::Relaxed);
@@ -165,13 +166,14 @@ impl Proxy {
 
         for attempt in 0..2 {
             let picked = match &excluded {
-                None => s.pick(),
-                Some((k, _)) => s.pick_excluding(*k),
+                None => s.pick(shard),
+                Some((k, _)) => s.pick_excluding(shard, *k),
             };
             let Some(Picked {
                 key,
                 authority,
                 metrics,
+                ..
             }) = picked
             else {
                 if let Some((_, failed)) = excluded {
@@ -196,7 +198,7 @@ impl Proxy {
             {
                 Ok(u) => u,
                 Err(e) => {
-                    s.on_response(key, start.saturating_since(start), Outcome::Error);
+                    s.on_response(shard, key, start.saturating_since(start), Outcome::Error);
                     return Ok(plain(
                         StatusCode::BAD_REQUEST,
                         format!("400 bad request target: {e}"),
@@ -217,7 +219,7 @@ impl Proxy {
                 Ok(Ok(resp)) => {
                     let ok = !resp.status().is_server_error();
                     let outcome = if ok { Outcome::Ok } else { Outcome::Error };
-                    s.on_response(key, latency, outcome);
+                    s.on_response(shard, key, latency, outcome);
                     metrics.record(latency, ok);
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
@@ -227,7 +229,7 @@ impl Proxy {
                     return Ok(Response::from_parts(rp, rb.boxed_unsync()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
-                    s.on_response(key, latency, Outcome::Refused);
+                    s.on_response(shard, key, latency, Outcome::Refused);
                     metrics.record(latency, false);
                     if retryable && attempt == 0 {
                         s.proxy.retries.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +243,7 @@ impl Proxy {
                     ));
                 }
                 Ok(Err(e)) => {
-                    s.on_response(key, latency, Outcome::Error);
+                    s.on_response(shard, key, latency, Outcome::Error);
                     metrics.record(latency, false);
                     s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
                     return Ok(plain(
@@ -250,7 +252,7 @@ impl Proxy {
                     ));
                 }
                 Err(_) => {
-                    s.on_response(key, latency, Outcome::Timeout);
+                    s.on_response(shard, key, latency, Outcome::Timeout);
                     metrics.record(latency, false);
                     s.proxy.timeouts.fetch_add(1, Ordering::Relaxed);
                     return Ok(plain(
@@ -280,6 +282,8 @@ pub async fn serve(
     drain: StdDuration,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shards = proxy.shared.shard_count();
+    let mut next_shard = 0usize;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.keep_alive(true);
     tokio::pin!(shutdown);
@@ -297,7 +301,13 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let p = Arc::clone(&proxy);
-                let svc = hyper::service::service_fn(move |req| Arc::clone(&p).handle(req, peer.ip()));
+                // Connections take the shards in turn; all requests of one connection stay in
+                // its shard.
+                let shard = next_shard;
+                next_shard = (next_shard + 1) % shards;
+                let svc = hyper::service::service_fn(move |req| {
+                    Arc::clone(&p).handle(req, peer.ip(), shard)
+                });
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

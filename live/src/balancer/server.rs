@@ -108,12 +108,13 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         locals.push((addr, state));
     }
 
-    let shared = Shared::new(
+    let shared = Shared::with_shards(
         settings.balancer.clone(),
         settings.engine.clone(),
         settings.strategy == Strategy::Adaptive,
         &workers,
         0x5eed,
+        settings.shards,
     )?;
     let proxy = Proxy::new(
         Arc::clone(&shared),

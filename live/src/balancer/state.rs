@@ -1,18 +1,36 @@
-//! The balancer's shared state: the core [`Balancer`] (algorithm, health, stats, decision
-//! engine) and the worker table, behind one mutex, plus lock-free metrics.
+//! The balancer's shared state, sharded as Envoy shards its load balancers per worker thread.
 //!
-//! The mutex guards the core state machine, which is single-owner by design (it is the same code
-//! the simulator drives). It is held only for the O(1) bookkeeping of a pick or a response (an
-//! O(N) scan for least connections), never across an await, and the proxy takes it twice per
-//! request. Counters and latency histograms for `/metrics` are atomics outside the lock.
+//! The core [`Balancer`] is a single-owner state machine (the same code the simulator drives).
+//! Rather than one global lock around it, the live balancer runs one core balancer per *shard*
+//! (one per core by default), each behind its own mutex, over the same workers. Every client
+//! connection is assigned a shard when it is accepted, and all its requests pick and book in that
+//! shard only: the proxy path never touches a lock shared by every request, and a shard's lock
+//! is held for the O(1) bookkeeping of a pick or a response (an O(N) scan for least
+//! connections), never across an await. Counters and histograms for `/metrics` are atomics.
 //!
-//! Workers have stable ids: core indexes workers by position, and positions shift when a worker
-//! is removed, so every request remembers the id of the worker it went to and the response is
-//! booked against whatever position that id has by then (or dropped if the worker is gone).
+//! What must be global is done off the request path, by the *control* part (its own mutex, taken
+//! by the health checker, the engine tick and the admin API; lock order: control, then shards):
+//!
+//! - health-check results are applied to every shard, so all agree on who is up;
+//! - the one [`DecisionEngine`] ticks on the shards' observations merged worker by worker
+//!   (counts summed, means weighted), and its switches are applied to every shard;
+//! - admin changes (pin, add, drain, remove) are applied to every shard;
+//! - status merges the shards (in flight and totals summed, window histograms merged).
+//!
+//! Each shard sees its own connections' in-flight counts and its own failures, as Envoy's
+//! per-thread balancers do: least connections balances within a shard, and passive ejection
+//! counts failures per shard (a worker ejected by one shard may still take another's requests).
+//!
+//! Workers have stable keys: core indexes workers by position, and positions shift when a worker
+//! is removed, so every request remembers the key of the worker it went to and the response is
+//! booked against whatever position that key has by then (or dropped if the worker is gone).
 
 use super::metrics::{ProxyMetrics, WorkerMetrics};
 use hyper::http::uri::Authority;
-use lb_core::engine::{Decision, EngineConfig, Mode};
+use lb_core::engine::{
+    Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation,
+};
+use lb_core::stats::{LogHistogram, WindowSnapshot};
 use lb_core::time::{Clock, Duration, SystemClock};
 use lb_core::{Algorithm, Balancer, BalancerConfig, Instant, Outcome};
 use rand::SeedableRng;
@@ -40,6 +58,8 @@ pub struct WorkerEntry {
 /// The worker chosen for one request.
 #[derive(Debug, Clone)]
 pub struct Picked {
+    /// The shard that picked it, where the response is booked.
+    pub shard: usize,
     /// Stable id, for booking the response.
     pub key: WorkerKey,
     /// Where to send it.
@@ -62,29 +82,52 @@ pub enum StateError {
     BadAddress(SocketAddr),
 }
 
-struct Inner {
+/// One shard: a core balancer and the worker entries in its index order.
+struct Shard {
     lb: Balancer<ChaCha8Rng>,
     workers: Vec<WorkerEntry>,
-    next_key: WorkerKey,
 }
 
-impl Inner {
+impl Shard {
     fn index_of(&self, key: WorkerKey) -> Option<usize> {
         self.workers.iter().position(|w| w.key == key)
     }
+
+    fn picked(&self, shard: usize, i: usize) -> Picked {
+        let w = &self.workers[i];
+        Picked {
+            shard,
+            key: w.key,
+            authority: w.authority.clone(),
+            metrics: Arc::clone(&w.metrics),
+        }
+    }
+}
+
+/// What is global: the worker table, the decision engine and the current algorithm.
+struct Control {
+    workers: Vec<WorkerEntry>,
+    next_key: WorkerKey,
+    engine: DecisionEngine,
+    algorithm: Algorithm,
+    merged: Vec<WorkerObservation>,
+    scratch: Vec<WorkerObservation>,
 }
 
 /// Everything the proxy, the health checker, the engine task and the admin API share.
 pub struct Shared {
-    inner: Mutex<Inner>,
+    shards: Vec<Mutex<Shard>>,
+    control: Mutex<Control>,
     clock: SystemClock,
-    /// Balancer-level counters (503, 504, 502, retries).
+    /// Balancer-level counters (503, 504, 502, retries, lock contention).
     pub proxy: ProxyMetrics,
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -175,30 +218,109 @@ fn authority(addr: SocketAddr) -> Result<Authority, StateError> {
         .map_err(|_| StateError::BadAddress(addr))
 }
 
+/// Merge one shard's observations into the running merge (`first`: the merge is empty).
+fn merge_observations(merged: &mut Vec<WorkerObservation>, o: &[WorkerObservation], first: bool) {
+    if first {
+        merged.clear();
+        merged.extend_from_slice(o);
+        return;
+    }
+    for (m, x) in merged.iter_mut().zip(o) {
+        let (a, b) = (m.window, x.window);
+        let requests = a.requests + b.requests;
+        let errors = a.errors + b.errors;
+        let weighted = |p: Option<lb_core::time::Duration>,
+                        np: u64,
+                        q: Option<lb_core::time::Duration>,
+                        nq: u64| {
+            let total = np + nq;
+            if total == 0 {
+                return p.or(q);
+            }
+            let ns = p.map_or(0.0, |d| d.as_nanos() as f64) * np as f64
+                + q.map_or(0.0, |d| d.as_nanos() as f64) * nq as f64;
+            Some(lb_core::time::Duration::from_nanos(
+                (ns / total as f64) as u64,
+            ))
+        };
+        m.window = WindowSnapshot {
+            requests,
+            errors,
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
+            mean: weighted(a.mean, a.requests, b.mean, b.requests),
+            error_mean: weighted(a.error_mean, a.errors, b.error_mean, b.errors),
+            p50: None,
+            p90: None,
+            p99: None,
+            span: a.span.max(b.span),
+        };
+        m.latency_ewma = weighted(m.latency_ewma, a.requests, x.latency_ewma, b.requests);
+        m.available |= x.available;
+        m.in_flight += x.in_flight;
+        m.last_response = m.last_response.max(x.last_response);
+    }
+}
+
 impl Shared {
-    /// A balancer over `workers` (address, weight). `adaptive` starts the engine in adaptive
-    /// mode; otherwise the engine watches in manual mode with `algorithm` pinned.
+    /// A balancer over `workers` (address, weight) with one shard. `adaptive` starts the engine
+    /// in adaptive mode; otherwise the engine watches in manual mode with `config.algorithm`
+    /// pinned.
     pub fn new(
-        mut config: BalancerConfig,
+        config: BalancerConfig,
         engine: EngineConfig,
         adaptive: bool,
         workers: &[(SocketAddr, u32)],
         seed: u64,
     ) -> Result<Arc<Self>, StateError> {
+        Self::with_shards(config, engine, adaptive, workers, seed, 1)
+    }
+
+    /// Like [`new`](Self::new) with `shards` shards (at least one).
+    pub fn with_shards(
+        mut config: BalancerConfig,
+        engine: EngineConfig,
+        adaptive: bool,
+        workers: &[(SocketAddr, u32)],
+        seed: u64,
+        shards: usize,
+    ) -> Result<Arc<Self>, StateError> {
         let clock = SystemClock::new();
         let now = clock.now();
-        let pinned = config.algorithm;
-        config.engine = Some(engine);
-        let mut lb = Balancer::new(config, &[], ChaCha8Rng::seed_from_u64(seed), now);
-        if !adaptive {
-            lb.set_mode(Mode::Manual);
-            lb.set_algorithm(pinned);
-        }
+        let mut engine = DecisionEngine::new(engine);
+        let algorithm = if adaptive {
+            engine.config().baseline
+        } else {
+            engine.set_mode(Mode::Manual);
+            config.algorithm
+        };
+        config.algorithm = algorithm;
+        config.engine = None;
+        let shards = (0..shards.max(1))
+            .map(|i| {
+                Mutex::new(Shard {
+                    lb: Balancer::new(
+                        config.clone(),
+                        &[],
+                        ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64)),
+                        now,
+                    ),
+                    workers: Vec::new(),
+                })
+            })
+            .collect();
         let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner {
-                lb,
+            shards,
+            control: Mutex::new(Control {
                 workers: Vec::new(),
                 next_key: 1,
+                engine,
+                algorithm,
+                merged: Vec::new(),
+                scratch: Vec::new(),
             }),
             clock,
             proxy: ProxyMetrics::default(),
@@ -209,20 +331,37 @@ impl Shared {
         Ok(shared)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// How many shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
         use std::sync::TryLockError;
         use std::sync::atomic::Ordering::Relaxed;
+        let m = &self.shards[i % self.shards.len()];
         self.proxy.lock_acquired.fetch_add(1, Relaxed);
-        // Count contention, so `/metrics` shows whether this one lock ever matters. A panic
-        // while holding it cannot leave core torn in a way that matters more than stopping the
-        // proxy would: keep serving.
-        match self.inner.try_lock() {
+        // Count contention, so `/metrics` shows whether a shard lock ever matters. A panic while
+        // holding it cannot leave core torn in a way that matters more than stopping the proxy
+        // would: keep serving.
+        match m.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => {
                 self.proxy.lock_contended.fetch_add(1, Relaxed);
-                self.inner.lock().unwrap_or_else(|p| p.into_inner())
+                m.lock().unwrap_or_else(|p| p.into_inner())
             }
+        }
+    }
+
+    fn control(&self) -> MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Apply `f` to every shard, in order (call with the control lock held).
+    fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
+        for i in 0..self.shards.len() {
+            f(&mut self.shard(i));
         }
     }
 
@@ -231,191 +370,353 @@ impl Shared {
         self.clock.now()
     }
 
-    /// Choose a worker for a request (counted in flight), or `None` (503).
+    /// Choose a worker for a request of a connection of `shard` (counted in flight there), or
+    /// `None` (503).
     #[inline]
-    pub fn pick(&self) -> Option<Picked> {
+    pub fn pick(&self, shard: usize) -> Option<Picked> {
         let now = self.now();
-        let mut g = self.lock();
+        let mut g = self.shard(shard);
         let i = g.lb.pick(now)?;
-        let w = &g.workers[i];
-        Some(Picked {
-            key: w.key,
-            authority: w.authority.clone(),
-            metrics: Arc::clone(&w.metrics),
-        })
+        Some(g.picked(shard, i))
     }
 
     /// Choose a worker other than `exclude` (retrying after a refused connection).
-    pub fn pick_excluding(&self, exclude: WorkerKey) -> Option<Picked> {
+    pub fn pick_excluding(&self, shard: usize, exclude: WorkerKey) -> Option<Picked> {
         let now = self.now();
-        let mut g = self.lock();
+        let mut g = self.shard(shard);
         let i = match g.index_of(exclude) {
             Some(x) => g.lb.pick_excluding(now, x)?,
             None => g.lb.pick(now)?,
         };
-        let w = &g.workers[i];
-        Some(Picked {
-            key: w.key,
-            authority: w.authority.clone(),
-            metrics: Arc::clone(&w.metrics),
-        })
+        Some(g.picked(shard, i))
     }
 
-    /// Book the end of a request sent to `key`.
+    /// Book the end of a request that `shard` sent to `key`.
     #[inline]
-    pub fn on_response(&self, key: WorkerKey, latency: Duration, outcome: Outcome) {
+    pub fn on_response(&self, shard: usize, key: WorkerKey, latency: Duration, outcome: Outcome) {
         let now = self.now();
-        let mut g = self.lock();
+        let mut g = self.shard(shard);
         if let Some(i) = g.index_of(key) {
             g.lb.on_response(i, now, latency, outcome);
         }
     }
 
-    /// Book an active health-check result. Returns `Some(healthy)` when the worker flipped.
+    /// Book an active health-check result in every shard. Returns `Some(healthy)` when the
+    /// worker flipped.
     pub fn on_probe(&self, key: WorkerKey, ok: bool) -> Option<bool> {
         let now = self.now();
-        let mut g = self.lock();
-        let i = g.index_of(key)?;
-        g.lb.on_probe(i, now, ok)
+        let _c = self.control();
+        let mut flipped = None;
+        self.each_shard(|s| {
+            if let Some(i) = s.index_of(key) {
+                flipped = flipped.or(s.lb.on_probe(i, now, ok));
+            }
+        });
+        flipped
     }
 
-    /// Housekeeping and the decision engine; returns the switch made, if any.
+    /// Housekeeping in every shard, then the decision engine on the merged observations; returns
+    /// the switch made (already applied to every shard), if any.
     pub fn tick(&self) -> Option<Decision> {
         let now = self.now();
-        self.lock().lb.tick(now)
+        let mut c = self.control();
+        let c = &mut *c;
+        let mut first = true;
+        for i in 0..self.shards.len() {
+            let mut g = self.shard(i);
+            g.lb.tick(now);
+            g.lb.observe(now, &mut c.scratch);
+            merge_observations(&mut c.merged, &c.scratch, first);
+            first = false;
+        }
+        let d = c.engine.tick(
+            &Observation {
+                now,
+                workers: &c.merged,
+            },
+            c.algorithm,
+        )?;
+        c.algorithm = d.to;
+        self.each_shard(|s| s.lb.set_algorithm(d.to));
+        Some(d)
     }
 
     /// Pin `algorithm` (manual mode), as `PUT /admin/algorithm` does.
     pub fn set_algorithm(&self, algorithm: Algorithm) {
         let now = self.now();
-        self.lock().lb.pin(now, algorithm);
+        let mut c = self.control();
+        let from = c.algorithm;
+        c.engine.pin(now, from, algorithm);
+        c.algorithm = algorithm;
+        self.each_shard(|s| s.lb.set_algorithm(algorithm));
     }
 
     /// `adaptive` or `manual`, as `PUT /admin/mode` does.
     pub fn set_mode(&self, mode: Mode) {
-        self.lock().lb.set_mode(mode);
+        self.control().engine.set_mode(mode);
     }
 
     /// The algorithm in use.
     pub fn algorithm(&self) -> Algorithm {
-        self.lock().lb.algorithm()
+        self.control().algorithm
     }
 
     /// The mode.
     pub fn mode(&self) -> Mode {
-        self.lock().lb.mode()
+        self.control().engine.mode()
     }
 
     /// Every switch so far.
     pub fn decisions(&self) -> Vec<DecisionView> {
-        self.lock()
-            .lb
-            .decisions()
+        self.control()
+            .engine
+            .log()
             .iter()
             .map(DecisionView::from)
             .collect()
     }
 
-    /// The workers (key, address), for the health checker and metrics.
+    /// The workers, in pool order, for the health checker and metrics.
     pub fn workers(&self) -> Vec<WorkerEntry> {
-        self.lock().workers.clone()
+        self.control().workers.clone()
     }
 
     /// Add a worker; it starts healthy and takes traffic at once.
     pub fn add_worker(&self, addr: SocketAddr, weight: u32) -> Result<WorkerKey, StateError> {
         let auth = authority(addr)?;
         let now = self.now();
-        let mut g = self.lock();
-        if g.workers.iter().any(|w| w.addr == addr) {
+        let mut c = self.control();
+        if c.workers.iter().any(|w| w.addr == addr) {
             return Err(StateError::DuplicateWorker(addr));
         }
-        let key = g.next_key;
-        g.next_key += 1;
-        g.lb.add_worker(weight, now);
-        g.workers.push(WorkerEntry {
+        let key = c.next_key;
+        c.next_key += 1;
+        let entry = WorkerEntry {
             key,
             addr,
             authority: auth,
             metrics: Arc::new(WorkerMetrics::default()),
+        };
+        self.each_shard(|s| {
+            s.lb.add_worker(weight, now);
+            s.workers.push(entry.clone());
         });
+        c.workers.push(entry);
         Ok(key)
+    }
+
+    fn position(c: &Control, addr: SocketAddr) -> Result<usize, StateError> {
+        c.workers
+            .iter()
+            .position(|w| w.addr == addr)
+            .ok_or(StateError::UnknownWorker(addr))
     }
 
     /// Stop (or resume) sending new requests to `addr`; in-flight requests finish.
     pub fn set_draining(&self, addr: SocketAddr, draining: bool) -> Result<(), StateError> {
-        let mut g = self.lock();
-        let i = g
-            .workers
-            .iter()
-            .position(|w| w.addr == addr)
-            .ok_or(StateError::UnknownWorker(addr))?;
-        g.lb.set_draining(i, draining);
+        let c = self.control();
+        let i = Self::position(&c, addr)?;
+        self.each_shard(|s| s.lb.set_draining(i, draining));
         Ok(())
     }
 
     /// Remove `addr` from the pool. Requests in flight to it finish; their responses are not
     /// booked.
     pub fn remove_worker(&self, addr: SocketAddr) -> Result<(), StateError> {
-        let mut g = self.lock();
-        let i = g
-            .workers
-            .iter()
-            .position(|w| w.addr == addr)
-            .ok_or(StateError::UnknownWorker(addr))?;
-        g.lb.remove_worker(i);
-        g.workers.remove(i);
+        let mut c = self.control();
+        let i = Self::position(&c, addr)?;
+        self.each_shard(|s| {
+            s.lb.remove_worker(i);
+            s.workers.remove(i);
+        });
+        c.workers.remove(i);
         Ok(())
     }
 
-    /// Requests in flight to `addr` (for draining), if it is in the pool.
+    /// Requests in flight to `addr` over all shards, if it is in the pool.
     pub fn in_flight(&self, addr: SocketAddr) -> Option<u32> {
-        let g = self.lock();
-        let i = g.workers.iter().position(|w| w.addr == addr)?;
-        Some(g.lb.in_flight(i))
+        let c = self.control();
+        let i = Self::position(&c, addr).ok()?;
+        let mut n = 0;
+        self.each_shard(|s| n += s.lb.in_flight(i));
+        Some(n)
     }
 
-    /// Everything `/admin/status` shows.
+    /// Everything `/admin/status` shows, merged over the shards.
     pub fn status(&self) -> Status {
         let now = self.now();
-        let g = self.lock();
-        let ms = |d: Option<Duration>| d.map(|d| d.as_millis_f64());
-        let workers = g
+        let c = self.control();
+        let n = c.workers.len();
+        let mut rows: Vec<WorkerStatus> = c
             .workers
             .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                let stats = g.lb.stats(i);
-                let win = stats.map(|s| s.window(now)).unwrap_or_default();
-                WorkerStatus {
-                    addr: w.addr.to_string(),
-                    weight: g.lb.weight(i).unwrap_or(1),
-                    healthy: g.lb.is_healthy(i),
-                    ejected: g.lb.is_ejected(i),
-                    draining: g.lb.is_draining(i),
-                    available: g.lb.is_available(i),
-                    in_flight: g.lb.in_flight(i),
-                    requests_total: stats.map_or(0, |s| s.total_requests()),
-                    errors_total: stats.map_or(0, |s| s.total_errors()),
-                    window_requests: win.requests,
-                    window_error_rate: win.error_rate,
-                    p50_ms: ms(win.p50),
-                    p90_ms: ms(win.p90),
-                    p99_ms: ms(win.p99),
-                    ewma_ms: ms(stats.and_then(|s| s.latency_ewma())),
-                }
+            .map(|w| WorkerStatus {
+                addr: w.addr.to_string(),
+                weight: 1,
+                healthy: true,
+                ejected: false,
+                draining: false,
+                available: false,
+                in_flight: 0,
+                requests_total: 0,
+                errors_total: 0,
+                window_requests: 0,
+                window_error_rate: 0.0,
+                p50_ms: None,
+                p90_ms: None,
+                p99_ms: None,
+                ewma_ms: None,
             })
             .collect();
-        Status {
-            algorithm: g.lb.algorithm().name().to_string(),
-            mode: g.lb.mode().name().to_string(),
-            window_s: g
-                .lb
-                .engine()
-                .map_or(0.0, |e| e.config().window.as_secs_f64()),
-            switches: g.lb.decisions().len(),
-            ejections: g.lb.ejections(),
-            available: g.lb.available_count(),
-            workers,
+        let mut hist: Vec<LogHistogram> = vec![LogHistogram::new(); n];
+        let mut errors = vec![0u64; n];
+        let mut ewma_sum = vec![(0.0f64, 0u64); n];
+        let (mut ejections, mut available) = (0u64, 0usize);
+        self.each_shard(|s| {
+            ejections += s.lb.ejections();
+            for (i, r) in rows.iter_mut().enumerate() {
+                let Some(stats) = s.lb.stats(i) else { continue };
+                let win = stats.window_summary(now);
+                r.weight = s.lb.weight(i).unwrap_or(1);
+                r.healthy = s.lb.is_healthy(i);
+                r.draining = s.lb.is_draining(i);
+                r.ejected |= s.lb.is_ejected(i);
+                r.available |= s.lb.is_available(i);
+                r.in_flight += s.lb.in_flight(i);
+                r.requests_total += stats.total_requests();
+                r.errors_total += stats.total_errors();
+                r.window_requests += win.requests;
+                errors[i] += win.errors;
+                hist[i].merge(&stats.window_histogram(now));
+                if let Some(e) = stats.latency_ewma() {
+                    ewma_sum[i].0 += e.as_millis_f64() * win.requests.max(1) as f64;
+                    ewma_sum[i].1 += win.requests.max(1);
+                }
+            }
+        });
+        for (i, r) in rows.iter_mut().enumerate() {
+            if r.window_requests > 0 {
+                r.window_error_rate = errors[i] as f64 / r.window_requests as f64;
+            }
+            let q = |p: f64| hist[i].quantile(p).map(|ns| ns as f64 / 1e6);
+            r.p50_ms = q(0.5);
+            r.p90_ms = q(0.9);
+            r.p99_ms = q(0.99);
+            r.ewma_ms = (ewma_sum[i].1 > 0).then(|| ewma_sum[i].0 / ewma_sum[i].1 as f64);
+            available += usize::from(r.available);
         }
+        Status {
+            algorithm: c.algorithm.name().to_string(),
+            mode: c.engine.mode().name().to_string(),
+            window_s: c.engine.config().window.as_secs_f64(),
+            switches: c.engine.log().len(),
+            ejections,
+            available,
+            workers: rows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_shards(n: usize) -> Arc<Shared> {
+        let workers: Vec<(SocketAddr, u32)> = (1..=n)
+            .map(|i| (format!("127.0.0.1:{i}").parse().unwrap(), 1))
+            .collect();
+        Shared::with_shards(
+            BalancerConfig::new(Algorithm::RoundRobin),
+            EngineConfig::default(),
+            false,
+            &workers,
+            1,
+            2,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn shards_pick_independently_and_status_sums_them() {
+        let s = two_shards(3);
+        let a = s.pick(0).unwrap();
+        let b = s.pick(1).unwrap();
+        assert_eq!((a.shard, b.shard), (0, 1));
+        // Each shard runs its own round robin: both start at the first worker.
+        assert_eq!(a.key, b.key);
+        let st = s.status();
+        assert_eq!(st.workers[0].in_flight, 2);
+        s.on_response(0, a.key, Duration::from_millis(10), Outcome::Ok);
+        s.on_response(1, b.key, Duration::from_millis(30), Outcome::Error);
+        let st = s.status();
+        assert_eq!(st.workers[0].in_flight, 0);
+        assert_eq!(st.workers[0].requests_total, 2);
+        assert_eq!(st.workers[0].errors_total, 1);
+        assert_eq!(st.workers[0].window_requests, 2);
+        assert_eq!(st.workers[0].window_error_rate, 0.5);
+        assert!(st.workers[0].p99_ms.unwrap() > 25.0);
+    }
+
+    #[test]
+    fn health_and_admin_changes_reach_every_shard() {
+        let s = two_shards(2);
+        let k = s.workers()[1].key;
+        for _ in 0..3 {
+            s.on_probe(k, false);
+        }
+        for shard in 0..2 {
+            for _ in 0..4 {
+                let p = s.pick(shard).unwrap();
+                assert_ne!(p.key, k, "shard {shard} picked a down worker");
+                s.on_response(shard, p.key, Duration::from_millis(1), Outcome::Ok);
+            }
+        }
+        s.set_algorithm(Algorithm::LeastConnections);
+        assert_eq!(s.status().algorithm, "least_connections");
+        for i in 0..2 {
+            assert_eq!(s.shard(i).lb.algorithm(), Algorithm::LeastConnections);
+        }
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        s.add_worker(addr, 2).unwrap();
+        s.set_draining(addr, true).unwrap();
+        for i in 0..2 {
+            assert_eq!(s.shard(i).lb.worker_count(), 3);
+            assert!(s.shard(i).lb.is_draining(2));
+        }
+        s.remove_worker(addr).unwrap();
+        assert_eq!(s.status().workers.len(), 2);
+        assert_eq!(s.remove_worker(addr), Err(StateError::UnknownWorker(addr)));
+    }
+
+    #[test]
+    fn merged_observations_sum_counts_and_weight_means() {
+        let obs = |requests: u64, errors: u64, mean_ms: u64| WorkerObservation {
+            available: requests > 0,
+            weight: 1,
+            in_flight: 1,
+            window: WindowSnapshot {
+                requests,
+                errors,
+                mean: Some(Duration::from_millis(mean_ms)),
+                error_mean: (errors > 0).then(|| Duration::from_millis(1)),
+                span: Duration::from_secs(10),
+                ..WindowSnapshot::default()
+            },
+            latency_ewma: Some(Duration::from_millis(mean_ms)),
+            last_response: None,
+        };
+        let mut m = Vec::new();
+        merge_observations(&mut m, &[obs(100, 10, 10)], true);
+        merge_observations(&mut m, &[obs(300, 0, 30)], false);
+        let w = &m[0];
+        assert_eq!(
+            (w.window.requests, w.window.errors, w.in_flight),
+            (400, 10, 2)
+        );
+        assert_eq!(w.window.error_rate, 10.0 / 400.0);
+        assert_eq!(w.window.mean, Some(Duration::from_millis(25)));
+        assert_eq!(w.window.error_mean, Some(Duration::from_millis(1)));
+        assert_eq!(w.latency_ewma, Some(Duration::from_millis(25)));
+        assert!(w.available);
     }
 }

@@ -49,6 +49,9 @@ struct Cli {
     /// Longest wait for a worker's response head, ms [default: 10000].
     #[arg(long)]
     request_timeout_ms: Option<u64>,
+    /// Core balancer shards; client connections are spread over them [default: one per core].
+    #[arg(long)]
+    shards: Option<usize>,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         window_s: cli.window_s,
         health_interval_ms: cli.health_interval_ms,
         request_timeout_ms: cli.request_timeout_ms,
+        shards: cli.shards,
     };
     let settings = Settings::load(cli.config.as_deref(), &flags)?;
     if settings.workers.is_empty() && cli.local_workers == 0 {

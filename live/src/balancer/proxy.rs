@@ -172,6 +172,7 @@ impl Proxy {
             let Some(Picked {
                 key,
                 authority,
+                header: worker_header,
                 metrics,
                 ..
             }) = picked
@@ -223,9 +224,8 @@ impl Proxy {
                     metrics.record(latency, ok);
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
-                    if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
-                        rp.headers.insert(HeaderName::from_static(WORKER_HEADER), v);
-                    }
+                    rp.headers
+                        .insert(HeaderName::from_static(WORKER_HEADER), worker_header);
                     return Ok(Response::from_parts(rp, rb.boxed_unsync()));
                 }
                 Ok(Err(e)) if e.is_connect() => {

@@ -26,6 +26,7 @@
 //! booked against whatever position that key has by then (or dropped if the worker is gone).
 
 use super::metrics::{ProxyMetrics, WorkerMetrics};
+use hyper::http::HeaderValue;
 use hyper::http::uri::Authority;
 use lb_core::engine::{
     Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation,
@@ -51,6 +52,8 @@ pub struct WorkerEntry {
     pub addr: SocketAddr,
     /// `addr` as a URI authority, ready to build request URIs.
     pub authority: Authority,
+    /// `addr` as a header value, for the `x-lb-worker` response header (built once).
+    pub header: HeaderValue,
     /// Its counters and latency histogram.
     pub metrics: Arc<WorkerMetrics>,
 }
@@ -64,6 +67,8 @@ pub struct Picked {
     pub key: WorkerKey,
     /// Where to send it.
     pub authority: Authority,
+    /// The worker's address as a header value.
+    pub header: HeaderValue,
     /// Where to count it.
     pub metrics: Arc<WorkerMetrics>,
 }
@@ -99,6 +104,7 @@ impl Shard {
             shard,
             key: w.key,
             authority: w.authority.clone(),
+            header: w.header.clone(),
             metrics: Arc::clone(&w.metrics),
         }
     }
@@ -491,10 +497,13 @@ impl Shared {
         }
         let key = c.next_key;
         c.next_key += 1;
+        let header =
+            HeaderValue::from_str(auth.as_str()).map_err(|_| StateError::BadAddress(addr))?;
         let entry = WorkerEntry {
             key,
             addr,
             authority: auth,
+            header,
             metrics: Arc::new(WorkerMetrics::default()),
         };
         self.each_shard(|s| {

@@ -403,3 +403,42 @@ async fn shutdown_lets_requests_in_flight_finish() {
     // And the listener is gone.
     assert!(tokio::net::TcpStream::connect(data).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_worker_finishes_its_request_and_gets_no_new_ones() {
+    let ws = workers(2, 300.0).await;
+    let addrs: Vec<SocketAddr> = ws.iter().map(|w| w.0).collect();
+    let lb = balancer(&addrs, "round_robin").await;
+    let c = client();
+    // The first request of a fresh connection goes to the first worker (round robin).
+    let u = url(&lb, "/work");
+    let c2 = c.clone();
+    let slow = tokio::spawn(async move { served_by(&c2, &u).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let target = addrs[0].to_string();
+    let r = c
+        .post(admin(&lb, &format!("/admin/workers/{target}/drain")))
+        .send()
+        .await
+        .expect("drain");
+    assert_eq!(r.status().as_u16(), 200);
+    let (code, who) = slow.await.expect("task");
+    assert_eq!(
+        (code, who.as_str()),
+        (200, target.as_str()),
+        "the in-flight request finished"
+    );
+    let m = load(&c, &url(&lb, "/work"), 4, 2).await;
+    assert!(!m.contains_key(&target), "{m:?}");
+    let r = c
+        .delete(admin(&lb, &format!("/admin/workers/{target}")))
+        .send()
+        .await
+        .expect("remove");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        status(&c, &lb).await["workers"].as_array().map(Vec::len),
+        Some(1)
+    );
+    lb.shutdown().await;
+}

@@ -224,6 +224,15 @@ impl<R: Rng> Balancer<R> {
         }
     }
 
+    /// A request that [`pick`](Self::pick) sent to `worker` ended without a verdict on the
+    /// worker (its client gave up first): it stops counting in flight, and counts nowhere else
+    /// (not in the stats window, not for outlier ejection).
+    pub fn on_cancel(&mut self, worker: WorkerId) {
+        if let Some(w) = self.workers.get_mut(worker) {
+            w.stats.on_cancel();
+        }
+    }
+
     /// One active health-check result for `worker`. Returns `Some(healthy)` when the worker's
     /// health flipped. A worker that active checks bring back up (after `rise` good probes)
     /// also leaves outlier ejection: it was down, it is back, it starts with a clean slate.
@@ -571,6 +580,20 @@ mod tests {
         let mut one = balancer(Algorithm::RoundRobin, 1);
         assert_eq!(one.pick_excluding(Instant::ZERO, 0), None);
         assert_eq!(one.pick_excluding(Instant::ZERO, 5), Some(0));
+    }
+
+    #[test]
+    fn a_cancelled_request_leaves_in_flight_and_counts_nowhere_else() {
+        let mut lb = balancer(Algorithm::LeastConnections, 2);
+        let w = lb.pick(Instant::ZERO).unwrap();
+        assert_eq!(lb.in_flight(w), 1);
+        lb.on_cancel(w);
+        assert_eq!(lb.in_flight(w), 0);
+        let s = lb.stats(w).unwrap();
+        assert_eq!((s.total_requests(), s.total_errors()), (0, 0));
+        lb.on_cancel(w);
+        assert_eq!(lb.in_flight(w), 0, "never below zero");
+        lb.on_cancel(99);
     }
 
     #[test]

@@ -35,7 +35,10 @@ pub struct BenchRun {
 }
 
 /// Run the reference workload `reps` times with `algorithm`.
-pub fn bench(algorithm: Algorithm, reps: usize) -> anyhow::Result<Vec<BenchRun>> {
+pub fn bench(
+    algorithm: Algorithm,
+    reps: usize,
+) -> Result<Vec<BenchRun>, lb_core::scenario::ScenarioError> {
     let sc = Scenario::from_toml_str(BENCH_SCENARIO, "built-in bench scenario")?;
     let mut out = Vec::new();
     for i in 0..reps.max(1) {

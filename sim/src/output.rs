@@ -3,7 +3,6 @@
 
 use crate::run::RunResult;
 use crate::runner::Job;
-use anyhow::Context;
 use lb_core::scenario::Scenario;
 use lb_report::schema::{DecisionRow, FaultRow, SummaryRow, TimeseriesRow, WorkerRow};
 use std::fmt::Write as _;
@@ -121,13 +120,31 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
     t
 }
 
+/// Why results could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The output folder could not be created.
+    #[error("cannot create output folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A CSV or a chart could not be written.
+    #[error(transparent)]
+    Report(#[from] lb_report::ReportError),
+}
+
 /// Write the CSVs into `out` (created if needed) and, unless `charts` is false, draw the charts.
 /// Returns the files written.
-pub fn write(out: &Path, t: &Tables, charts: bool) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+pub fn write(out: &Path, t: &Tables, charts: bool) -> Result<Vec<PathBuf>, OutputError> {
+    std::fs::create_dir_all(out).map_err(|source| OutputError::Folder {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let mut written = Vec::new();
-    let mut put = |name: &str, r: Result<(), lb_report::ReportError>| -> anyhow::Result<()> {
+    let mut put = |name: &str, r: Result<(), lb_report::ReportError>| -> Result<(), OutputError> {
         r?;
         written.push(out.join(name));
         Ok(())

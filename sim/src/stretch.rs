@@ -30,6 +30,8 @@ pub fn stretch(scenario: &Scenario, k: f64) -> Scenario {
     }
     if let Some(b) = &mut s.arrivals.bursts {
         b.start = scale_t(b.start, k);
+        b.on = scale_d(b.on, k);
+        b.off = scale_d(b.off, k);
     }
     for f in &mut s.faults {
         f.at = scale_t(f.at, k);
@@ -59,5 +61,20 @@ mod tests {
         );
         assert_eq!(t.faults[0].at, Instant::ZERO + Duration::from_secs(15));
         assert_eq!(t.arrivals.rate, 50.0);
+        let b = Scenario::from_toml_str(
+            "duration_s = 10\n[arrivals]\nrate = 5\nbursts = { start_s = 1, on_s = 2, off_s = 3, on_rate = 50 }\n\
+             [[workers]]\nservice = { distribution = \"constant\", ms = 1 }",
+            "b.toml",
+        )
+        .unwrap();
+        let bb = stretch(&b, 2.0).arrivals.bursts.unwrap();
+        assert_eq!(
+            (bb.start, bb.on, bb.off),
+            (
+                Instant::ZERO + Duration::from_secs(2),
+                Duration::from_secs(4),
+                Duration::from_secs(6)
+            )
+        );
     }
 }

@@ -40,7 +40,7 @@ impl SimWorker {
             error_mode: spec.error_mode,
             down: false,
             epoch: 0,
-            in_service: Vec::with_capacity(spec.concurrency as usize),
+            in_service: Vec::new(),
             queue: VecDeque::new(),
             spec: spec.clone(),
         }

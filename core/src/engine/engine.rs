@@ -130,6 +130,11 @@ impl DecisionEngine {
     /// An operator pins `to` at `now`: the engine goes to manual mode and logs the change.
     pub fn pin(&mut self, now: Instant, from: Algorithm, to: Algorithm) -> Decision {
         self.mode = Mode::Manual;
+        // An operator's switch is a switch: the window starts again, and evidence gathered
+        // under the old algorithm no longer counts.
+        self.last_switch = Some(now);
+        self.streak = [0; 5];
+        self.calm_since = None;
         let d = Decision {
             at: now,
             from,
@@ -143,8 +148,13 @@ impl DecisionEngine {
         d
     }
 
-    /// Set the mode. Handing control back (`Adaptive`) does not by itself switch anything.
+    /// Set the mode. Handing control back (`Adaptive`) does not by itself switch anything,
+    /// and the engine judges afresh: conditions must hold `confirm_ticks` ticks from then on.
     pub fn set_mode(&mut self, mode: Mode) {
+        if mode == Mode::Adaptive && self.mode == Mode::Manual {
+            self.streak = [0; 5];
+            self.calm_since = None;
+        }
         self.mode = mode;
     }
 

@@ -350,8 +350,24 @@ fn manual_mode_watches_but_never_switches_and_pins_are_logged() {
     assert!(drive(&mut e, &mut cur, 100, 200, &slow_pool()).is_empty());
     assert!(e.last_assessment().holds(Condition::ProlongedProcessing));
     e.set_mode(Mode::Adaptive);
-    let d = drive(&mut e, &mut cur, 300, 1, &slow_pool());
-    assert_eq!(d.len(), 1, "streaks kept counting in manual mode");
+    // Handing control back judges afresh: three confirming ticks, not one.
+    assert!(drive(&mut e, &mut cur, 300, 2, &slow_pool()).is_empty());
+    let d = drive(&mut e, &mut cur, 302, 1, &slow_pool());
+    assert_eq!(d.len(), 1);
+}
+
+#[test]
+fn a_pin_starts_the_window_again() {
+    let mut e = DecisionEngine::new(cfg());
+    let mut cur = Algorithm::LeastConnections;
+    let d = e.pin(at(100), cur, Algorithm::RoundRobin);
+    cur = d.to;
+    e.set_mode(Mode::Adaptive);
+    // The slow worker would send us to peak_ewma, but not within 60 s of the pin.
+    assert!(drive(&mut e, &mut cur, 101, 59, &slow_pool()).is_empty());
+    let d = drive(&mut e, &mut cur, 160, 1, &slow_pool());
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].to, Algorithm::PeakEwma);
 }
 
 fn worker_strategy() -> impl Strategy<Value = WorkerObservation> {

@@ -16,6 +16,11 @@ use crate::time::{Duration, Instant};
 
 /// Longest scenario we accept: a day of virtual time.
 const MAX_SECONDS: f64 = 86_400.0;
+/// The shortest period of anything periodic (engine tick, health probes, bursts): below it a
+/// run would do nothing but tick.
+const MIN_PERIOD: Duration = Duration::from_millis(1);
+/// Most request slots we accept on one worker.
+const MAX_CONCURRENCY: u32 = 1_000_000;
 /// Most workers we accept in one scenario.
 const MAX_WORKERS: usize = 10_000;
 
@@ -174,6 +179,18 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
             c.positive("arrivals.bursts.on_s", b.on_s)?;
             let on = c.seconds("arrivals.bursts.on_s", b.on_s)?;
             let off = c.seconds("arrivals.bursts.off_s", b.off_s)?;
+            if on < MIN_PERIOD {
+                return c.fail(
+                    "arrivals.bursts.on_s",
+                    format!("must be at least 0.001 s, got {}", b.on_s),
+                );
+            }
+            if !off.is_zero() && off < MIN_PERIOD {
+                return c.fail(
+                    "arrivals.bursts.off_s",
+                    format!("must be 0 or at least 0.001 s, got {}", b.off_s),
+                );
+            }
             let on_rate = c.positive("arrivals.bursts.on_rate", b.on_rate)?;
             let off_rate = match b.off_rate {
                 Some(r) => Some(c.non_negative("arrivals.bursts.off_rate", r)?),
@@ -205,6 +222,12 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
     let health = if h.enabled {
         let interval =
             Duration::from_millis_f64(c.positive("balancer.health.interval_ms", h.interval_ms)?);
+        if interval < MIN_PERIOD {
+            return c.fail(
+                "balancer.health.interval_ms",
+                format!("must be at least 1 ms, got {}", h.interval_ms),
+            );
+        }
         let timeout =
             Duration::from_millis_f64(c.positive("balancer.health.timeout_ms", h.timeout_ms)?);
         Some(HealthCheck {
@@ -273,6 +296,12 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
             return c.fail(field("count"), "must be at least 1, got 0");
         }
         let concurrency = c.at_least_one(&field("concurrency"), g.concurrency)?;
+        if concurrency > MAX_CONCURRENCY {
+            return c.fail(
+                field("concurrency"),
+                format!("must be at most {MAX_CONCURRENCY}, got {concurrency}"),
+            );
+        }
         let service = ServiceTime::from_file(&g.service)
             .or_else(|(f, reason)| c.fail(field(&format!("service.{f}")), reason))?;
         let speed = c.positive(&field("speed"), g.speed)?;
@@ -503,6 +532,12 @@ fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, Scenario
         None => d.confirm_ticks,
     };
     let tick = secs("tick_s", e.tick_s, d.tick)?;
+    if tick < MIN_PERIOD {
+        return c.fail(
+            "engine.tick_s",
+            format!("must be at least 0.001 s, got {}", tick.as_secs_f64()),
+        );
+    }
     let window = secs("window_s", e.window_s, d.window)?;
     if window < tick {
         return c.fail(

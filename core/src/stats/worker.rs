@@ -65,6 +65,12 @@ impl WorkerStats {
         self.in_flight = self.in_flight.saturating_add(1);
     }
 
+    /// A dispatched request that ended without an answer to judge (its client went away): it
+    /// leaves the in-flight count and nothing else.
+    pub fn on_cancel(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
     /// A response (or a failure) for a dispatched request, received at `now` after `latency`.
     /// Decrements in flight (saturating at 0) and updates the lifetime totals, both EWMAs and the
     /// window. Failures' latencies count like successes' (see the module docs). O(1), no

@@ -275,21 +275,24 @@ impl Settings {
         let strategy = alg_name
             .parse::<Strategy>()
             .or_else(|e| invalid(alg_setting, e.to_string()))?;
-        let mut workers = Vec::new();
+        let mut workers: Vec<(SocketAddr, u32)> = Vec::new();
         for (i, w) in f.workers.iter().enumerate() {
-            let a = addr(&field(&format!("workers[{i}].addr")), &w.addr)?;
+            let setting = field(&format!("workers[{i}].addr"));
+            let a = addr(&setting, &w.addr)?;
             if w.weight == 0 {
                 return invalid(field(&format!("workers[{i}].weight")), "must be at least 1");
+            }
+            if workers.iter().any(|(b, _)| *b == a) {
+                return invalid(setting, format!("{a} is listed twice"));
             }
             workers.push((a, w.weight));
         }
         for w in &flags.workers {
-            workers.push((addr("--worker", w)?, 1));
-        }
-        for (i, (a, _)) in workers.iter().enumerate() {
-            if workers[..i].iter().any(|(b, _)| b == a) {
+            let a = addr("--worker", w)?;
+            if workers.iter().any(|(b, _)| *b == a) {
                 return invalid("--worker", format!("{a} is listed twice"));
             }
+            workers.push((a, 1));
         }
         let token = flags.token.clone().or(f.token).filter(|t| !t.is_empty());
         let connect_timeout = ms(
@@ -364,8 +367,15 @@ impl Settings {
             reason: e.to_string(),
         })?;
         let shards = match (flags.shards, f.shards) {
-            (Some(0), _) => return invalid("--shards", "must be at least 1"),
-            (None, Some(0)) => return invalid(field("shards"), "must be at least 1"),
+            (Some(n), _) if !(1..=1024).contains(&n) => {
+                return invalid("--shards", format!("must be between 1 and 1024, got {n}"));
+            }
+            (None, Some(n)) if !(1..=1024).contains(&n) => {
+                return invalid(
+                    field("shards"),
+                    format!("must be between 1 and 1024, got {n}"),
+                );
+            }
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };

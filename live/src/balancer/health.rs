@@ -38,7 +38,7 @@ pub async fn run(
     let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
         .build(connector);
-    let mut ticker = tokio::time::interval(settings.interval);
+    let mut ticker = tokio::time::interval(settings.interval.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
@@ -80,7 +80,8 @@ pub async fn run_ticks(
     every: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let mut ticker = tokio::time::interval(every);
+    // Configuration guarantees at least 1 ms; never hand tokio a zero period.
+    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {

@@ -90,11 +90,11 @@ impl WorkerMetrics {
     }
 }
 
-/// Counters of the proxy itself.
+/// Counters of the proxy itself. (Requests received and lock takes are counted per shard,
+/// under the shard's lock, so that no counter is shared by every request: see
+/// `Shared::shard_totals`.)
 #[derive(Debug, Default)]
 pub struct ProxyMetrics {
-    /// Requests received on the data port.
-    pub requests: AtomicU64,
     /// Answered 503: no worker available.
     pub no_worker: AtomicU64,
     /// Answered 504: the worker did not answer in time.
@@ -103,10 +103,8 @@ pub struct ProxyMetrics {
     pub bad_gateway: AtomicU64,
     /// Connection failures retried on another worker.
     pub retries: AtomicU64,
-    /// Times a request found the core state's lock taken and had to wait for it.
+    /// Times a request found its shard's lock taken and had to wait for it.
     pub lock_contended: AtomicU64,
-    /// Times the core state's lock was taken.
-    pub lock_acquired: AtomicU64,
 }
 
 /// The Prometheus text exposition (format 0.0.4) of everything `shared` counts; see the
@@ -139,7 +137,8 @@ fn write_all(shared: &Shared, out: &mut Exposition) -> fmt::Result {
         "Requests received on the proxy port.",
         "counter",
     )?;
-    out.sample("lb_requests_total", &[], load(&p.requests))?;
+    let (requests, locks) = shared.shard_totals();
+    out.sample("lb_requests_total", &[], requests)?;
     out.family(
         "lb_proxy_responses_total",
         "Answers made by the balancer itself: no_worker (503), timeout (504), bad_gateway (502).",
@@ -163,7 +162,7 @@ fn write_all(shared: &Shared, out: &mut Exposition) -> fmt::Result {
         "Times the core balancer state's lock was taken (twice per proxied request).",
         "counter",
     )?;
-    out.sample("lb_state_lock_acquired_total", &[], load(&p.lock_acquired))?;
+    out.sample("lb_state_lock_acquired_total", &[], locks)?;
     out.family(
         "lb_state_lock_contended_total",
         "Times the core state's lock was already held and the taker had to wait.",
@@ -428,7 +427,11 @@ mod tests {
         m1.record(Duration::from_millis(20), true); // <= 25 ms
         m1.record(Duration::from_millis(20), false);
         m1.record(Duration::from_secs(30), false); // only in +Inf
-        shared.proxy.requests.fetch_add(7, Ordering::Relaxed);
+        for _ in 0..7 {
+            if let Some(p) = shared.pick(0) {
+                shared.on_cancel(&p);
+            }
+        }
         shared.proxy.timeouts.fetch_add(2, Ordering::Relaxed);
         shared.proxy.retries.fetch_add(1, Ordering::Relaxed);
         shared.set_algorithm(Algorithm::LeastConnections);

@@ -85,9 +85,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 fn append_forwarded_for(headers: &mut HeaderMap, client: IpAddr) {
     let xff = HeaderName::from_static("x-forwarded-for");
-    let value = match headers.get(&xff).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {client}"),
-        None => client.to_string(),
+    let prior: Vec<&str> = headers
+        .get_all(&xff)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let value = if prior.is_empty() {
+        client.to_string()
+    } else {
+        format!("{}, {client}", prior.join(", "))
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert(xff, v);
@@ -150,7 +156,6 @@ impl Proxy {
         shard: usize,
     ) -> Result<Response<ProxyBody>, Infallible> {
         let s = &self.shared;
-        s.proxy.requests.fetch_add(1, Ordering::Relaxed);
         let start = s.now();
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
@@ -162,27 +167,20 @@ impl Proxy {
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let retryable = idempotent(&parts.method) && body.is_end_stream();
         let mut body = Some(body.boxed_unsync());
-        let mut excluded: Option<(u64, hyper::http::uri::Authority)> = None;
+        let mut failed: Option<Picked> = None;
 
         for attempt in 0..2 {
-            let picked = match &excluded {
+            let picked = match &failed {
                 None => s.pick(shard),
-                Some((k, _)) => s.pick_excluding(shard, *k),
+                Some(f) => s.pick_excluding(shard, f.key),
             };
-            let Some(Picked {
-                key,
-                authority,
-                header: worker_header,
-                metrics,
-                ..
-            }) = picked
-            else {
-                if let Some((_, failed)) = excluded {
+            let Some(picked) = picked else {
+                if let Some(f) = failed {
                     // The retry found no other worker: the answer is the first failure.
                     s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
                     return Ok(plain(
                         StatusCode::BAD_GATEWAY,
-                        format!("502 cannot connect to worker {failed}"),
+                        format!("502 cannot connect to worker {}", f.authority),
                     ));
                 }
                 s.proxy.no_worker.fetch_add(1, Ordering::Relaxed);
@@ -191,15 +189,21 @@ impl Proxy {
                     "503 no worker available".into(),
                 ));
             };
+            // Books the request as cancelled if this future is dropped before an outcome is
+            // booked (the client went away): the worker must not stay counted in flight.
+            let mut booking = Booking {
+                shared: s,
+                picked: &picked,
+                open: true,
+            };
             let uri = match Uri::builder()
                 .scheme(Scheme::HTTP)
-                .authority(authority.clone())
+                .authority(picked.authority.clone())
                 .path_and_query(path.clone())
                 .build()
             {
                 Ok(u) => u,
                 Err(e) => {
-                    s.on_response(shard, key, start.saturating_since(start), Outcome::Error);
                     return Ok(plain(
                         StatusCode::BAD_REQUEST,
                         format!("400 bad request target: {e}"),
@@ -209,6 +213,7 @@ impl Proxy {
             let mut out = Request::new(body.take().unwrap_or_else(empty));
             *out.method_mut() = parts.method.clone();
             *out.uri_mut() = uri;
+            // A retry needs the headers again; only then are they copied.
             *out.headers_mut() = if retryable && attempt == 0 {
                 parts.headers.clone()
             } else {
@@ -216,24 +221,24 @@ impl Proxy {
             };
             let sent = tokio::time::timeout(self.timeouts.request, self.client.request(out)).await;
             let latency = s.now().saturating_since(start);
+            let authority = &picked.authority;
             match sent {
                 Ok(Ok(resp)) => {
                     let ok = !resp.status().is_server_error();
-                    let outcome = if ok { Outcome::Ok } else { Outcome::Error };
-                    s.on_response(shard, key, latency, outcome);
-                    metrics.record(latency, ok);
+                    booking.close(latency, if ok { Outcome::Ok } else { Outcome::Error });
                     let (mut rp, rb) = resp.into_parts();
                     strip_hop_by_hop(&mut rp.headers);
-                    rp.headers
-                        .insert(HeaderName::from_static(WORKER_HEADER), worker_header);
+                    rp.headers.insert(
+                        HeaderName::from_static(WORKER_HEADER),
+                        picked.header.clone(),
+                    );
                     return Ok(Response::from_parts(rp, rb.boxed_unsync()));
                 }
                 Ok(Err(e)) if e.is_connect() => {
-                    s.on_response(shard, key, latency, Outcome::Refused);
-                    metrics.record(latency, false);
+                    booking.close(latency, Outcome::Refused);
                     if retryable && attempt == 0 {
                         s.proxy.retries.fetch_add(1, Ordering::Relaxed);
-                        excluded = Some((key, authority));
+                        failed = Some(picked.clone());
                         continue;
                     }
                     s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
@@ -243,8 +248,7 @@ impl Proxy {
                     ));
                 }
                 Ok(Err(e)) => {
-                    s.on_response(shard, key, latency, Outcome::Error);
-                    metrics.record(latency, false);
+                    booking.close(latency, Outcome::Error);
                     s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
                     return Ok(plain(
                         StatusCode::BAD_GATEWAY,
@@ -252,8 +256,7 @@ impl Proxy {
                     ));
                 }
                 Err(_) => {
-                    s.on_response(shard, key, latency, Outcome::Timeout);
-                    metrics.record(latency, false);
+                    booking.close(latency, Outcome::Timeout);
                     s.proxy.timeouts.fetch_add(1, Ordering::Relaxed);
                     return Ok(plain(
                         StatusCode::GATEWAY_TIMEOUT,
@@ -270,6 +273,29 @@ impl Proxy {
             StatusCode::BAD_GATEWAY,
             "502 no worker answered".into(),
         ))
+    }
+}
+
+/// A picked request not yet booked: booking it closes it; dropping it open books a cancel.
+struct Booking<'a> {
+    shared: &'a Shared,
+    picked: &'a Picked,
+    open: bool,
+}
+
+impl Booking<'_> {
+    fn close(&mut self, latency: lb_core::time::Duration, outcome: Outcome) {
+        self.open = false;
+        self.shared.on_response(self.picked, latency, outcome);
+        self.picked.metrics.record(latency, outcome == Outcome::Ok);
+    }
+}
+
+impl Drop for Booking<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.shared.on_cancel(self.picked);
+        }
     }
 }
 
@@ -360,6 +386,13 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "127.0.0.1");
         append_forwarded_for(&mut h, "::1".parse().unwrap());
         assert_eq!(h["x-forwarded-for"], "127.0.0.1, ::1");
+        // Several header lines are joined, none lost.
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
+        append_forwarded_for(&mut h, "127.0.0.1".parse().unwrap());
+        assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct WorkerEntry {
 pub struct Picked {
     /// The shard that picked it, where the response is booked.
     pub shard: usize,
+    /// Its position in the shard when picked: where to look first when booking (positions
+    /// shift only when a worker is removed).
+    pub index: usize,
     /// Stable id, for booking the response.
     pub key: WorkerKey,
     /// Where to send it.
@@ -91,6 +94,10 @@ pub enum StateError {
 struct Shard {
     lb: Balancer<ChaCha8Rng>,
     workers: Vec<WorkerEntry>,
+    /// Requests received by connections of this shard (counted under its lock).
+    requests: u64,
+    /// Times this shard's lock was taken (counted under it).
+    locks: u64,
 }
 
 impl Shard {
@@ -98,10 +105,19 @@ impl Shard {
         self.workers.iter().position(|w| w.key == key)
     }
 
+    /// Where `key` is now: at `hint` unless a removal moved it.
+    fn locate(&self, key: WorkerKey, hint: usize) -> Option<usize> {
+        match self.workers.get(hint) {
+            Some(w) if w.key == key => Some(hint),
+            _ => self.index_of(key),
+        }
+    }
+
     fn picked(&self, shard: usize, i: usize) -> Picked {
         let w = &self.workers[i];
         Picked {
             shard,
+            index: i,
             key: w.key,
             authority: w.authority.clone(),
             header: w.header.clone(),
@@ -315,6 +331,8 @@ impl Shared {
                         now,
                     ),
                     workers: Vec::new(),
+                    requests: 0,
+                    locks: 0,
                 })
             })
             .collect();
@@ -346,18 +364,30 @@ impl Shared {
         use std::sync::TryLockError;
         use std::sync::atomic::Ordering::Relaxed;
         let m = &self.shards[i % self.shards.len()];
-        self.proxy.lock_acquired.fetch_add(1, Relaxed);
         // Count contention, so `/metrics` shows whether a shard lock ever matters. A panic while
         // holding it cannot leave core torn in a way that matters more than stopping the proxy
         // would: keep serving.
-        match m.try_lock() {
+        let mut g = match m.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => {
                 self.proxy.lock_contended.fetch_add(1, Relaxed);
                 m.lock().unwrap_or_else(|p| p.into_inner())
             }
+        };
+        g.locks += 1;
+        g
+    }
+
+    /// Requests received and shard-lock takes, summed over the shards (for `/metrics`).
+    pub fn shard_totals(&self) -> (u64, u64) {
+        let mut totals = (0, 0);
+        for i in 0..self.shards.len() {
+            let g = self.shard(i);
+            totals.0 += g.requests;
+            totals.1 += g.locks;
         }
+        totals
     }
 
     fn control(&self) -> MutexGuard<'_, Control> {
@@ -382,6 +412,7 @@ impl Shared {
     pub fn pick(&self, shard: usize) -> Option<Picked> {
         let now = self.now();
         let mut g = self.shard(shard);
+        g.requests += 1;
         let i = g.lb.pick(now)?;
         Some(g.picked(shard, i))
     }
@@ -397,13 +428,22 @@ impl Shared {
         Some(g.picked(shard, i))
     }
 
-    /// Book the end of a request that `shard` sent to `key`.
+    /// Book the end of the request `picked` went to.
     #[inline]
-    pub fn on_response(&self, shard: usize, key: WorkerKey, latency: Duration, outcome: Outcome) {
+    pub fn on_response(&self, picked: &Picked, latency: Duration, outcome: Outcome) {
         let now = self.now();
-        let mut g = self.shard(shard);
-        if let Some(i) = g.index_of(key) {
+        let mut g = self.shard(picked.shard);
+        if let Some(i) = g.locate(picked.key, picked.index) {
             g.lb.on_response(i, now, latency, outcome);
+        }
+    }
+
+    /// The request `picked` went to ended without a verdict (the client gave up): it leaves the
+    /// in-flight count and nothing else.
+    pub fn on_cancel(&self, picked: &Picked) {
+        let mut g = self.shard(picked.shard);
+        if let Some(i) = g.locate(picked.key, picked.index) {
+            g.lb.on_cancel(i);
         }
     }
 
@@ -655,8 +695,8 @@ mod tests {
         assert_eq!(a.key, b.key);
         let st = s.status();
         assert_eq!(st.workers[0].in_flight, 2);
-        s.on_response(0, a.key, Duration::from_millis(10), Outcome::Ok);
-        s.on_response(1, b.key, Duration::from_millis(30), Outcome::Error);
+        s.on_response(&a, Duration::from_millis(10), Outcome::Ok);
+        s.on_response(&b, Duration::from_millis(30), Outcome::Error);
         let st = s.status();
         assert_eq!(st.workers[0].in_flight, 0);
         assert_eq!(st.workers[0].requests_total, 2);
@@ -677,7 +717,7 @@ mod tests {
             for _ in 0..4 {
                 let p = s.pick(shard).unwrap();
                 assert_ne!(p.key, k, "shard {shard} picked a down worker");
-                s.on_response(shard, p.key, Duration::from_millis(1), Outcome::Ok);
+                s.on_response(&p, Duration::from_millis(1), Outcome::Ok);
             }
         }
         s.set_algorithm(Algorithm::LeastConnections);

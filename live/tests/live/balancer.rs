@@ -442,3 +442,45 @@ async fn a_drained_worker_finishes_its_request_and_gets_no_new_ones() {
     );
     lb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_give_up_leave_no_request_counted_in_flight() {
+    let ws = workers(2, 1.0).await;
+    let addrs: Vec<SocketAddr> = ws.iter().map(|w| w.0).collect();
+    let mut s = settings(&addrs, "least_connections", "");
+    s.shards = 1;
+    let lb = start(s, 0).await.expect("start");
+    ws[0]
+        .1
+        .set_fault(Fault::from_json(br#"{"delay_ms": 2000}"#).expect("fault"))
+        .expect("set");
+    // Impatient clients: each gives up after 200 ms, before the slow worker answers.
+    let impatient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    for _ in 0..6 {
+        let _ = impatient.get(url(&lb, "/work")).send().await;
+    }
+    ws[0].1.clear_fault();
+    let c = client();
+    let mut settled = false;
+    for _ in 0..50 {
+        let st = status(&c, &lb).await;
+        if st["workers"][0]["in_flight"] == 0 && st["workers"][1]["in_flight"] == 0 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        settled,
+        "abandoned requests stay counted: {}",
+        status(&c, &lb).await
+    );
+    // And least connections shares the work again.
+    let m = load(&c, &url(&lb, "/work"), 40, 1).await;
+    assert_eq!(m.len(), 2, "{m:?}");
+    lb.shutdown().await;
+}

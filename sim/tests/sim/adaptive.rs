@@ -214,7 +214,28 @@ fn golden_decision_logs_match() {
             for g in got.iter().filter(|g| !want.contains(g)) {
                 diff += &format!("  + {}\n", short(g));
             }
+            if want.iter().all(|w| got.contains(w)) && got.iter().all(|g| want.contains(g)) {
+                diff += "  (the same lines in another order or count)\n";
+            }
             failures.push(diff);
+        }
+    }
+    // A golden file whose scenario is gone guards nothing: flag it.
+    let names: Vec<String> = r
+        .scenarios
+        .iter()
+        .map(|s| format!("{}.decisions.csv", s.name))
+        .collect();
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if !names.contains(&f) {
+            if update {
+                let _ = std::fs::remove_file(e.path());
+            } else {
+                failures.push(format!(
+                    "{f}: golden file of a scenario that no longer exists"
+                ));
+            }
         }
     }
     assert!(

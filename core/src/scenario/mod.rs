@@ -59,6 +59,8 @@ pub struct WorkerSpec {
     pub concurrency: u32,
     /// Service time at speed 1.
     pub service: ServiceTime,
+    /// The distribution as the file gave it (live workers are configured from it).
+    pub service_file: model::ServiceFile,
     /// Mean service time at speed 1, ms.
     pub mean_service_ms: f64,
     /// Speed factor (service time is divided by it).

@@ -319,6 +319,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
             workers.push(WorkerSpec {
                 concurrency,
                 service,
+                service_file: g.service,
                 mean_service_ms: mean,
                 speed,
                 weight,

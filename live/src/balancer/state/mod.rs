@@ -31,14 +31,20 @@ use hyper::http::uri::Authority;
 use lb_core::engine::{
     Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation,
 };
-use lb_core::stats::{LogHistogram, WindowSnapshot};
 use lb_core::time::{Clock, Duration, SystemClock};
 use lb_core::{Algorithm, Balancer, BalancerConfig, Instant, Outcome};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+mod merge;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use merge::merge_observations;
+pub use view::{DecisionView, Status, WorkerStatus};
 
 /// A worker's stable id.
 pub type WorkerKey = u64;
@@ -153,138 +159,10 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// One worker in `/admin/status`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WorkerStatus {
-    /// Where it listens.
-    pub addr: String,
-    /// Weight.
-    pub weight: u32,
-    /// Active health check says up.
-    pub healthy: bool,
-    /// Ejected by outlier detection.
-    pub ejected: bool,
-    /// Draining: no new requests.
-    pub draining: bool,
-    /// Takes new requests.
-    pub available: bool,
-    /// Requests in flight.
-    pub in_flight: u32,
-    /// Responses since start.
-    pub requests_total: u64,
-    /// Failures since start.
-    pub errors_total: u64,
-    /// Responses in the stats window.
-    pub window_requests: u64,
-    /// Error rate in the window.
-    pub window_error_rate: f64,
-    /// Window percentiles, ms (absent without traffic).
-    pub p50_ms: Option<f64>,
-    /// 90th percentile, ms.
-    pub p90_ms: Option<f64>,
-    /// 99th percentile, ms.
-    pub p99_ms: Option<f64>,
-    /// Latency EWMA, ms.
-    pub ewma_ms: Option<f64>,
-}
-
-/// `/admin/status`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Status {
-    /// The algorithm in use.
-    pub algorithm: String,
-    /// `adaptive` or `manual`.
-    pub mode: String,
-    /// The engine's switch window, seconds.
-    pub window_s: f64,
-    /// Switches so far (engine and operator).
-    pub switches: usize,
-    /// Outlier ejections so far.
-    pub ejections: u64,
-    /// Workers that take requests now.
-    pub available: usize,
-    /// The workers, in pool order.
-    pub workers: Vec<WorkerStatus>,
-}
-
-/// One switch in `/admin/decisions`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DecisionView {
-    /// Seconds since the balancer started.
-    pub t_s: f64,
-    /// Before.
-    pub from: String,
-    /// After.
-    pub to: String,
-    /// The condition, or `manual`.
-    pub condition: String,
-    /// The numbers.
-    pub detail: String,
-}
-
-impl From<&Decision> for DecisionView {
-    fn from(d: &Decision) -> Self {
-        DecisionView {
-            t_s: d.at.as_secs_f64(),
-            from: d.from.name().to_string(),
-            to: d.to.name().to_string(),
-            condition: d.reason.name().to_string(),
-            detail: d.detail.clone(),
-        }
-    }
-}
-
 fn authority(addr: SocketAddr) -> Result<Authority, StateError> {
     addr.to_string()
         .parse::<Authority>()
         .map_err(|_| StateError::BadAddress(addr))
-}
-
-/// Merge one shard's observations into the running merge (`first`: the merge is empty).
-fn merge_observations(merged: &mut Vec<WorkerObservation>, o: &[WorkerObservation], first: bool) {
-    if first {
-        merged.clear();
-        merged.extend_from_slice(o);
-        return;
-    }
-    for (m, x) in merged.iter_mut().zip(o) {
-        let (a, b) = (m.window, x.window);
-        let requests = a.requests + b.requests;
-        let errors = a.errors + b.errors;
-        let weighted = |p: Option<lb_core::time::Duration>,
-                        np: u64,
-                        q: Option<lb_core::time::Duration>,
-                        nq: u64| {
-            let total = np + nq;
-            if total == 0 {
-                return p.or(q);
-            }
-            let ns = p.map_or(0.0, |d| d.as_nanos() as f64) * np as f64
-                + q.map_or(0.0, |d| d.as_nanos() as f64) * nq as f64;
-            Some(lb_core::time::Duration::from_nanos(
-                (ns / total as f64) as u64,
-            ))
-        };
-        m.window = WindowSnapshot {
-            requests,
-            errors,
-            error_rate: if requests == 0 {
-                0.0
-            } else {
-                errors as f64 / requests as f64
-            },
-            mean: weighted(a.mean, a.requests, b.mean, b.requests),
-            error_mean: weighted(a.error_mean, a.errors, b.error_mean, b.errors),
-            p50: None,
-            p90: None,
-            p99: None,
-            span: a.span.max(b.span),
-        };
-        m.latency_ewma = weighted(m.latency_ewma, a.requests, x.latency_ewma, b.requests);
-        m.available |= x.available;
-        m.in_flight += x.in_flight;
-        m.last_response = m.last_response.max(x.last_response);
-    }
 }
 
 impl Shared {
@@ -589,183 +467,5 @@ impl Shared {
         let mut n = 0;
         self.each_shard(|s| n += s.lb.in_flight(i));
         Some(n)
-    }
-
-    /// Everything `/admin/status` shows, merged over the shards.
-    pub fn status(&self) -> Status {
-        let now = self.now();
-        let c = self.control();
-        let n = c.workers.len();
-        let mut rows: Vec<WorkerStatus> = c
-            .workers
-            .iter()
-            .map(|w| WorkerStatus {
-                addr: w.addr.to_string(),
-                weight: 1,
-                healthy: true,
-                ejected: false,
-                draining: false,
-                available: false,
-                in_flight: 0,
-                requests_total: 0,
-                errors_total: 0,
-                window_requests: 0,
-                window_error_rate: 0.0,
-                p50_ms: None,
-                p90_ms: None,
-                p99_ms: None,
-                ewma_ms: None,
-            })
-            .collect();
-        let mut hist: Vec<LogHistogram> = vec![LogHistogram::new(); n];
-        let mut errors = vec![0u64; n];
-        let mut ewma_sum = vec![(0.0f64, 0u64); n];
-        let (mut ejections, mut available) = (0u64, 0usize);
-        self.each_shard(|s| {
-            ejections += s.lb.ejections();
-            for (i, r) in rows.iter_mut().enumerate() {
-                let Some(stats) = s.lb.stats(i) else { continue };
-                let win = stats.window_summary(now);
-                r.weight = s.lb.weight(i).unwrap_or(1);
-                r.healthy = s.lb.is_healthy(i);
-                r.draining = s.lb.is_draining(i);
-                r.ejected |= s.lb.is_ejected(i);
-                r.available |= s.lb.is_available(i);
-                r.in_flight += s.lb.in_flight(i);
-                r.requests_total += stats.total_requests();
-                r.errors_total += stats.total_errors();
-                r.window_requests += win.requests;
-                errors[i] += win.errors;
-                hist[i].merge(&stats.window_histogram(now));
-                if let Some(e) = stats.latency_ewma() {
-                    ewma_sum[i].0 += e.as_millis_f64() * win.requests.max(1) as f64;
-                    ewma_sum[i].1 += win.requests.max(1);
-                }
-            }
-        });
-        for (i, r) in rows.iter_mut().enumerate() {
-            if r.window_requests > 0 {
-                r.window_error_rate = errors[i] as f64 / r.window_requests as f64;
-            }
-            let q = |p: f64| hist[i].quantile(p).map(|ns| ns as f64 / 1e6);
-            r.p50_ms = q(0.5);
-            r.p90_ms = q(0.9);
-            r.p99_ms = q(0.99);
-            r.ewma_ms = (ewma_sum[i].1 > 0).then(|| ewma_sum[i].0 / ewma_sum[i].1 as f64);
-            available += usize::from(r.available);
-        }
-        Status {
-            algorithm: c.algorithm.name().to_string(),
-            mode: c.engine.mode().name().to_string(),
-            window_s: c.engine.config().window.as_secs_f64(),
-            switches: c.engine.log().len(),
-            ejections,
-            available,
-            workers: rows,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn two_shards(n: usize) -> Arc<Shared> {
-        let workers: Vec<(SocketAddr, u32)> = (1..=n)
-            .map(|i| (format!("127.0.0.1:{i}").parse().unwrap(), 1))
-            .collect();
-        Shared::with_shards(
-            BalancerConfig::new(Algorithm::RoundRobin),
-            EngineConfig::default(),
-            false,
-            &workers,
-            1,
-            2,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn shards_pick_independently_and_status_sums_them() {
-        let s = two_shards(3);
-        let a = s.pick(0).unwrap();
-        let b = s.pick(1).unwrap();
-        assert_eq!((a.shard, b.shard), (0, 1));
-        // Each shard runs its own round robin: both start at the first worker.
-        assert_eq!(a.key, b.key);
-        let st = s.status();
-        assert_eq!(st.workers[0].in_flight, 2);
-        s.on_response(&a, Duration::from_millis(10), Outcome::Ok);
-        s.on_response(&b, Duration::from_millis(30), Outcome::Error);
-        let st = s.status();
-        assert_eq!(st.workers[0].in_flight, 0);
-        assert_eq!(st.workers[0].requests_total, 2);
-        assert_eq!(st.workers[0].errors_total, 1);
-        assert_eq!(st.workers[0].window_requests, 2);
-        assert_eq!(st.workers[0].window_error_rate, 0.5);
-        assert!(st.workers[0].p99_ms.unwrap() > 25.0);
-    }
-
-    #[test]
-    fn health_and_admin_changes_reach_every_shard() {
-        let s = two_shards(2);
-        let k = s.workers()[1].key;
-        for _ in 0..3 {
-            s.on_probe(k, false);
-        }
-        for shard in 0..2 {
-            for _ in 0..4 {
-                let p = s.pick(shard).unwrap();
-                assert_ne!(p.key, k, "shard {shard} picked a down worker");
-                s.on_response(&p, Duration::from_millis(1), Outcome::Ok);
-            }
-        }
-        s.set_algorithm(Algorithm::LeastConnections);
-        assert_eq!(s.status().algorithm, "least_connections");
-        for i in 0..2 {
-            assert_eq!(s.shard(i).lb.algorithm(), Algorithm::LeastConnections);
-        }
-        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        s.add_worker(addr, 2).unwrap();
-        s.set_draining(addr, true).unwrap();
-        for i in 0..2 {
-            assert_eq!(s.shard(i).lb.worker_count(), 3);
-            assert!(s.shard(i).lb.is_draining(2));
-        }
-        s.remove_worker(addr).unwrap();
-        assert_eq!(s.status().workers.len(), 2);
-        assert_eq!(s.remove_worker(addr), Err(StateError::UnknownWorker(addr)));
-    }
-
-    #[test]
-    fn merged_observations_sum_counts_and_weight_means() {
-        let obs = |requests: u64, errors: u64, mean_ms: u64| WorkerObservation {
-            available: requests > 0,
-            weight: 1,
-            in_flight: 1,
-            window: WindowSnapshot {
-                requests,
-                errors,
-                mean: Some(Duration::from_millis(mean_ms)),
-                error_mean: (errors > 0).then(|| Duration::from_millis(1)),
-                span: Duration::from_secs(10),
-                ..WindowSnapshot::default()
-            },
-            latency_ewma: Some(Duration::from_millis(mean_ms)),
-            last_response: None,
-        };
-        let mut m = Vec::new();
-        merge_observations(&mut m, &[obs(100, 10, 10)], true);
-        merge_observations(&mut m, &[obs(300, 0, 30)], false);
-        let w = &m[0];
-        assert_eq!(
-            (w.window.requests, w.window.errors, w.in_flight),
-            (400, 10, 2)
-        );
-        assert_eq!(w.window.error_rate, 10.0 / 400.0);
-        assert_eq!(w.window.mean, Some(Duration::from_millis(25)));
-        assert_eq!(w.window.error_mean, Some(Duration::from_millis(1)));
-        assert_eq!(w.latency_ewma, Some(Duration::from_millis(25)));
-        assert!(w.available);
     }
 }

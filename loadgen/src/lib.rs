@@ -11,6 +11,8 @@
 //! - **Closed loop**: N connections, each sending its next request when the last one answered;
 //!   the way to find peak throughput. Latency is measured from the actual send.
 //!
+//! And one way to run a scenario file for real: `lb-loadgen experiment` (see [`experiment`]).
+//!
 //! Latencies go into an HdrHistogram; results are printed as a summary and written in the
 //! simulator's CSV schema (`summary.csv`, `timeseries.csv`) through `lb-report`.
 //!
@@ -20,11 +22,16 @@
 //! - [`client`]: the pooled HTTP client.
 //! - [`record`]: latency histograms, status counts and the per-second series.
 //! - [`open_loop`] and [`closed_loop`]: the two drivers.
-//! - [`report`]: the summary text and the CSV rows.
+//! - [`report`]: the summary text, the CSV rows and the progress bar.
+//! - [`experiment`]: `lb-loadgen experiment`, a scenario run live (worker processes, an
+//!   in-process balancer, the scenario's arrivals and faults), written in the simulator's layout.
+//! - [`worker_process`]: scenario workers as child processes (`lb-loadgen worker`).
 
 pub mod client;
 pub mod closed_loop;
+pub mod experiment;
 pub mod open_loop;
 pub mod record;
 pub mod report;
 pub mod target;
+pub mod worker_process;

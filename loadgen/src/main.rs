@@ -1,20 +1,28 @@
-//! `lb-loadgen`: drive an HTTP target in open or closed loop; redraw charts from CSVs.
+//! `lb-loadgen`: drive an HTTP target in open or closed loop; run a scenario live; redraw charts
+//! from CSVs.
 //!
 //! ```text
 //! lb-loadgen run http://127.0.0.1:8080/work --rate 500 --duration 10
 //! lb-loadgen run http://127.0.0.1:8080/work --closed --connections 64 --duration 10
+//! lb-loadgen experiment experiments/live/slow_worker.toml --out results/live
 //! lb-loadgen plot results/sim
 //! ```
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use lb_core::Strategy;
+use lb_core::scenario::ErrorMode;
+use lb_core::scenario::model::ServiceFile;
+use lb_live::worker::{WorkerConfig, parse_service_spec};
 use lb_loadgen::client::HttpClient;
+use lb_loadgen::experiment::{self, Options};
 use lb_loadgen::open_loop::OpenLoop;
+use lb_loadgen::report::progress_bar;
 use lb_loadgen::target::Target;
+use lb_loadgen::worker_process::{parse_error_mode, serve_child};
 use lb_loadgen::{closed_loop, open_loop, report};
-use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,6 +46,69 @@ enum Command {
         /// faults.csv if present).
         dir: PathBuf,
     },
+    /// Run a scenario file live: worker processes, a real balancer per algorithm, the
+    /// scenario's arrivals and faults; CSVs and charts in the simulator's layout.
+    Experiment(ExperimentArgs),
+    /// One scenario worker (started by `experiment`; exits when its stdin closes).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExperimentArgs {
+    /// The scenario file (the simulator's format; `duration_s`, not `requests`).
+    scenario: PathBuf,
+    /// Algorithms to run, comma-separated [default: the scenario's `algorithms`, else
+    /// round_robin,least_connections,peak_ewma,adaptive].
+    #[arg(long, value_delimiter = ',', value_parser = parse_strategy)]
+    algorithms: Vec<Strategy>,
+    /// Results folder: five CSVs at the top, charts in a folder per scenario. Rows of other
+    /// scenarios already there are kept.
+    #[arg(long, default_value = "results/live")]
+    out: PathBuf,
+    /// Seed of the arrival schedule (the simulator's for the same seed) and of the workers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// No progress bar and no progress lines, the table only.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long)]
+    listen: SocketAddr,
+    /// Name in answers.
+    #[arg(long, default_value = "worker")]
+    name: String,
+    /// Requests served at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    concurrency: u32,
+    /// Service-time distribution: constant:MS, exponential:MEAN, lognormal:MEDIAN:P99,
+    /// pareto:MEAN:SHAPE.
+    #[arg(long, default_value = "constant:10", value_parser = service_spec)]
+    service: ServiceFile,
+    /// Service times are divided by this.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Probability that a request fails.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// fast or slow.
+    #[arg(long, default_value = "fast", value_parser = parse_error_mode)]
+    error_mode: ErrorMode,
+    /// Seed of the worker's random numbers.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    s.trim().parse::<Strategy>().map_err(|e| e.to_string())
+}
+
+fn service_spec(s: &str) -> Result<ServiceFile, String> {
+    parse_service_spec(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,17 +165,6 @@ struct RunArgs {
     quiet: bool,
 }
 
-fn progress(quiet: bool, secs: f64) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new(secs.ceil() as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} s  {msg}") {
-        b.set_style(style);
-    }
-    b
-}
-
 async fn run(a: Box<RunArgs>) -> anyhow::Result<()> {
     if !(a.duration.is_finite() && a.duration > 0.0 && a.duration <= 86_400.0) {
         bail!(
@@ -133,7 +193,7 @@ async fn run(a: Box<RunArgs>) -> anyhow::Result<()> {
         .await?;
     let client = HttpClient::new(timeout);
     let duration = Duration::from_secs_f64(a.duration);
-    let bar = progress(a.quiet, a.duration);
+    let bar = progress_bar(a.quiet, a.duration);
     let stats = if a.closed {
         closed_loop::run(
             client,
@@ -177,6 +237,13 @@ async fn run(a: Box<RunArgs>) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn in_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(work),
+        Err(e) => Err(anyhow::anyhow!("cannot start the runtime: {e}")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -187,10 +254,31 @@ fn main() -> ExitCode {
                 }
             })
             .map_err(anyhow::Error::from),
-        Command::Run(args) => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(run(args)),
-            Err(e) => Err(anyhow::anyhow!("cannot start the runtime: {e}")),
-        },
+        Command::Run(args) => in_runtime(run(args)),
+        Command::Experiment(a) => in_runtime(async move {
+            let opts = Options {
+                scenario: a.scenario,
+                algorithms: a.algorithms,
+                out: a.out,
+                seed: a.seed,
+                quiet: a.quiet,
+            };
+            print!("{}", experiment::run(&opts).await?);
+            Ok(())
+        }),
+        Command::Worker(a) => in_runtime(async move {
+            let config = WorkerConfig {
+                name: a.name,
+                concurrency: a.concurrency,
+                service: a.service,
+                speed: a.speed,
+                error_rate: a.error_rate,
+                error_mode: a.error_mode,
+                seed: a.seed,
+                ..WorkerConfig::default()
+            };
+            serve_child(a.listen, config).await
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,8 +2,23 @@
 //! of the simulator's schema (`lb-report`).
 
 use crate::open_loop::RunStats;
+use indicatif::{ProgressBar, ProgressStyle};
 use lb_report::{SummaryRow, TimeseriesRow};
 use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+/// A progress bar over `secs` seconds on a terminal; hidden when `quiet`, in CI, or when
+/// stderr is not a terminal.
+pub fn progress_bar(quiet: bool, secs: f64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(secs.ceil() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} s  {msg}") {
+        b.set_style(style);
+    }
+    b
+}
 
 /// The human summary: counts, errors by status, rates, latency percentiles.
 pub fn summary(stats: &RunStats) -> String {

@@ -1,5 +1,7 @@
 //! The load generator against real local servers (lb-worker on 127.0.0.1 ephemeral ports).
 
+mod experiment;
+
 use bytes::Bytes;
 use indicatif::ProgressBar;
 use lb_live::worker::{Fault, WorkerConfig, WorkerState, serve};
@@ -35,6 +37,10 @@ mod lb_live_service {
     pub use lb_core::scenario::model::ServiceFile;
 }
 
+/// Tests that measure timing or load the machine (worker processes) run one at a time: on a
+/// 2-core machine, one test's load would show in another's latencies.
+static TIMING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn target(addr: SocketAddr) -> Arc<Target> {
     Arc::new(Target::new(&format!("http://{addr}/work"), "GET", Bytes::new(), &[]).expect("target"))
 }
@@ -45,6 +51,7 @@ fn client() -> HttpClient {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_loop_sends_the_asked_rate() {
+    let _one_at_a_time = TIMING.lock().await;
     let (addr, _w) = worker(1.0, 64).await;
     let cfg = OpenLoop {
         rate: 400.0,
@@ -87,6 +94,7 @@ async fn stall(w: WorkerState) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_ms_stall_shows_in_the_open_loop_latencies_but_hides_from_a_closed_loop() {
+    let _one_at_a_time = TIMING.lock().await;
     let (addr, w) = worker(1.0, 64).await;
     let cfg = OpenLoop {
         rate: 500.0,
@@ -128,6 +136,7 @@ async fn a_200_ms_stall_shows_in_the_open_loop_latencies_but_hides_from_a_closed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_closed_loop_keeps_exactly_n_requests_in_flight() {
+    let _one_at_a_time = TIMING.lock().await;
     let (addr, w) = worker(20.0, 100).await;
     let n = 8;
     let sampler = tokio::spawn(async move {

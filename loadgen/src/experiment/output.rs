@@ -1,0 +1,144 @@
+//! The rows of a live experiment, merged into a results folder, and the table printed at the
+//! end.
+
+use super::live_run::LiveRun;
+use lb_core::scenario::Scenario;
+use lb_report::{
+    DecisionRow, FaultRow, ReportError, Row, SummaryRow, TimeseriesRow, WorkerRow, read_csv,
+    write_csv,
+};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The five CSVs' rows of one experiment, plus what the generator did per run.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// summary.csv
+    pub summary: Vec<SummaryRow>,
+    /// timeseries.csv
+    pub timeseries: Vec<TimeseriesRow>,
+    /// workers.csv
+    pub workers: Vec<WorkerRow>,
+    /// decisions.csv
+    pub decisions: Vec<DecisionRow>,
+    /// faults.csv
+    pub faults: Vec<FaultRow>,
+}
+
+impl Tables {
+    /// Append one run's rows.
+    pub fn add(&mut self, run: LiveRun) {
+        self.summary.push(run.summary);
+        self.timeseries.extend(run.timeseries);
+        self.workers.extend(run.workers);
+        self.decisions.extend(run.decisions);
+    }
+}
+
+/// The scenario's fault timeline as `faults.csv` rows.
+pub fn fault_rows(scenario: &Scenario) -> Vec<FaultRow> {
+    scenario
+        .faults
+        .iter()
+        .map(|f| FaultRow {
+            scenario: scenario.name.clone(),
+            t_s: f.at.as_secs_f64(),
+            worker: f.worker as u32,
+            kind: f.action.kind().to_string(),
+            detail: f.action.detail(),
+        })
+        .collect()
+}
+
+/// Replace `scenario`'s rows in `path` (if it exists) by `new`, keeping every other row.
+fn merge<T: Row>(
+    path: &Path,
+    scenario: &str,
+    name: fn(&T) -> &str,
+    new: Vec<T>,
+) -> Result<(), ReportError> {
+    let mut rows: Vec<T> = if path.is_file() {
+        read_csv(path)?
+    } else {
+        Vec::new()
+    };
+    rows.retain(|r| name(r) != scenario);
+    rows.extend(new);
+    write_csv(path, &rows)
+}
+
+/// Write `t` into `out` (created if needed) in the simulator's layout, replacing the rows of
+/// `scenario` and keeping those of other scenarios.
+pub fn merge_into(out: &Path, scenario: &str, t: Tables) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("--out {}: cannot create the folder: {e}", out.display()))?;
+    merge(
+        &out.join(SummaryRow::FILE_NAME),
+        scenario,
+        |r: &SummaryRow| &r.scenario,
+        t.summary,
+    )?;
+    merge(
+        &out.join(TimeseriesRow::FILE_NAME),
+        scenario,
+        |r: &TimeseriesRow| &r.scenario,
+        t.timeseries,
+    )?;
+    merge(
+        &out.join(WorkerRow::FILE_NAME),
+        scenario,
+        |r: &WorkerRow| &r.scenario,
+        t.workers,
+    )?;
+    merge(
+        &out.join(DecisionRow::FILE_NAME),
+        scenario,
+        |r: &DecisionRow| &r.scenario,
+        t.decisions,
+    )?;
+    merge(
+        &out.join(FaultRow::FILE_NAME),
+        scenario,
+        |r: &FaultRow| &r.scenario,
+        t.faults,
+    )?;
+    Ok(())
+}
+
+/// One line per run: latencies, errors, the rate sent against the rate asked, engine switches.
+pub fn table(runs: &[(SummaryRow, f64, f64, u64)]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<24} {:<18} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>6} {:>8}",
+        "scenario",
+        "algorithm",
+        "requests",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors%",
+        "sent/s",
+        "asked/s",
+        "late",
+        "switches"
+    );
+    for (r, sent, asked, late) in runs {
+        let _ = writeln!(
+            s,
+            "{:<24} {:<18} {:>8} {:>8.2} {:>8.2} {:>9.2} {:>8.3} {:>8.1} {:>8.1} {:>6} {:>8}",
+            r.scenario,
+            r.algorithm,
+            r.requests,
+            r.p50_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.error_rate * 100.0,
+            sent,
+            asked,
+            late,
+            r.switches
+        );
+    }
+    s
+}

@@ -166,6 +166,53 @@ pub struct WorkerRow {
     pub mean_ms: f64,
 }
 
+/// One worker's totals over a run: requests answered, how many failed, and the sum of their
+/// latencies in ms.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WorkerTotals {
+    /// Requests sent to the worker (answered).
+    pub requests: u64,
+    /// Of those, failed.
+    pub errors: u64,
+    /// Sum of their latencies, ms.
+    pub latency_sum_ms: f64,
+}
+
+impl WorkerRow {
+    /// The `workers.csv` rows of one run from each worker's totals (in worker order): shares of
+    /// all requests, mean latency (0 for a worker that got nothing).
+    pub fn from_totals(
+        scenario: &str,
+        algorithm: &str,
+        seed: u64,
+        totals: &[WorkerTotals],
+    ) -> Vec<WorkerRow> {
+        let all: u64 = totals.iter().map(|t| t.requests).sum();
+        totals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| WorkerRow {
+                scenario: scenario.to_string(),
+                algorithm: algorithm.to_string(),
+                seed,
+                worker: i as u32,
+                requests: t.requests,
+                share: if all == 0 {
+                    0.0
+                } else {
+                    t.requests as f64 / all as f64
+                },
+                errors: t.errors,
+                mean_ms: if t.requests == 0 {
+                    0.0
+                } else {
+                    t.latency_sum_ms / t.requests as f64
+                },
+            })
+            .collect()
+    }
+}
+
 impl Row for WorkerRow {
     const HEADER: &'static [&'static str] = &[
         "scenario",

@@ -4,7 +4,9 @@
 use crate::run::RunResult;
 use crate::runner::Job;
 use lb_core::scenario::Scenario;
-use lb_report::schema::{DecisionRow, FaultRow, SummaryRow, TimeseriesRow, WorkerRow};
+use lb_report::schema::{
+    DecisionRow, FaultRow, SummaryRow, TimeseriesRow, WorkerRow, WorkerTotals,
+};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -84,27 +86,17 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
                 detail: d.detail.clone(),
             });
         }
-        let total: u64 = rec.workers.iter().map(|w| w.requests).sum();
-        for (i, w) in rec.workers.iter().enumerate() {
-            t.workers.push(WorkerRow {
-                scenario: sc.name.clone(),
-                algorithm: alg.clone(),
-                seed: job.seed,
-                worker: i as u32,
+        let totals: Vec<WorkerTotals> = rec
+            .workers
+            .iter()
+            .map(|w| WorkerTotals {
                 requests: w.requests,
-                share: if total == 0 {
-                    0.0
-                } else {
-                    w.requests as f64 / total as f64
-                },
                 errors: w.errors,
-                mean_ms: if w.requests == 0 {
-                    0.0
-                } else {
-                    w.latency_sum_ns as f64 / w.requests as f64 / 1e6
-                },
-            });
-        }
+                latency_sum_ms: w.latency_sum_ns as f64 / 1e6,
+            })
+            .collect();
+        t.workers
+            .extend(WorkerRow::from_totals(&sc.name, &alg, job.seed, &totals));
     }
     for sc in scenarios {
         for f in &sc.faults {

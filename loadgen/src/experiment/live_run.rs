@@ -259,30 +259,16 @@ pub async fn run(
             ..r
         })
         .collect();
-    let total: u64 = collect.workers.iter().map(|w| w.requests).sum();
-    let workers = collect
+    let totals: Vec<lb_report::schema::WorkerTotals> = collect
         .workers
         .iter()
-        .enumerate()
-        .map(|(i, w)| WorkerRow {
-            scenario: name.into(),
-            algorithm: alg.into(),
-            seed,
-            worker: i as u32,
+        .map(|w| lb_report::schema::WorkerTotals {
             requests: w.requests,
-            share: if total == 0 {
-                0.0
-            } else {
-                w.requests as f64 / total as f64
-            },
             errors: w.errors,
-            mean_ms: if w.requests == 0 {
-                0.0
-            } else {
-                w.latency_sum_us as f64 / w.requests as f64 / 1e3
-            },
+            latency_sum_ms: w.latency_sum_us as f64 / 1e3,
         })
         .collect();
+    let workers = WorkerRow::from_totals(name, alg, seed, &totals);
     let decisions = decisions
         .into_iter()
         .map(|d| DecisionRow {

@@ -5,8 +5,13 @@
 //! health prober. Request timeouts all have the same length and are set in arrival order, so
 //! their deadlines are already sorted: they sit in a FIFO beside the heap instead of in it.
 //!
-//! Randomness comes from separate seeded streams (arrivals, service, balancer), so for one seed
-//! every algorithm sees the very same arrival times: comparisons use common random numbers.
+//! Randomness comes from separate seeded streams (arrivals, service, balancer, and one stream of
+//! error draws per worker), so for one seed every algorithm sees the very same arrival times, and
+//! the k-th request a worker takes fails or not whichever algorithm sent it there: comparisons use
+//! common random numbers. (A live worker draws its errors from its own seeded generator too.)
+//! With one shared stream for every worker's error draws, the failures a worker produced before
+//! outlier ejection took it out depended on how the other workers' draws interleaved, and one
+//! seed showed 10 errors under one algorithm and 102 under another for the same fault.
 
 use crate::event::{Event, EventQueue, ReqId};
 use crate::record::Recorder;
@@ -46,6 +51,8 @@ pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
 const STREAM_ARRIVALS: u64 = 1;
 const STREAM_SERVICE: u64 = 2;
 const STREAM_BALANCER: u64 = 3;
+/// Worker `w` draws its errors from stream `STREAM_WORKER_ERRORS + w`.
+const STREAM_WORKER_ERRORS: u64 = 1 << 32;
 
 /// Outcome codes carried in events.
 const OK: u8 = 0;
@@ -142,6 +149,8 @@ struct Sim<'a> {
     schedule: ArrivalSchedule<'a>,
     arrival_rng: ChaCha8Rng,
     service_rng: ChaCha8Rng,
+    /// One stream of error draws per worker.
+    error_rngs: Vec<ChaCha8Rng>,
     rec: Recorder,
     arrivals_done: bool,
     pending: u64,
@@ -178,6 +187,9 @@ pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
         schedule: scenario.arrivals.schedule(end),
         arrival_rng: stream(seed, STREAM_ARRIVALS),
         service_rng: stream(seed, STREAM_SERVICE),
+        error_rngs: (0..scenario.workers.len() as u64)
+            .map(|w| stream(seed, STREAM_WORKER_ERRORS + w))
+            .collect(),
         rec,
         arrivals_done: false,
         pending: 0,
@@ -312,7 +324,7 @@ impl Sim<'_> {
             self.worker_answers(id, REFUSED);
             return;
         }
-        if worker.error_rate > 0.0 && self.service_rng.random::<f64>() < worker.error_rate {
+        if worker.error_rate > 0.0 && self.error_rngs[w].random::<f64>() < worker.error_rate {
             match worker.error_mode {
                 ErrorMode::Fast => {
                     self.worker_answers(id, ERROR);

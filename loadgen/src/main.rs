@@ -4,7 +4,8 @@
 //! ```text
 //! lb-loadgen run http://127.0.0.1:8080/work --rate 500 --duration 10
 //! lb-loadgen run http://127.0.0.1:8080/work --closed --connections 64 --duration 10
-//! lb-loadgen experiment experiments/live/slow_worker.toml --out results/live
+//! lb-loadgen experiment experiments/live --with-sim --out results/live
+//! lb-loadgen compare experiments/live --out results/live
 //! lb-loadgen plot results/sim
 //! ```
 
@@ -40,15 +41,26 @@ struct Cli {
 enum Command {
     /// Drive an HTTP target (open loop at a rate by default; --closed for N connections).
     Run(Box<RunArgs>),
-    /// Redraw every chart from the CSVs in a results folder (from lb-sim or lb-loadgen).
+    /// Redraw every chart from the CSVs in a results folder (from lb-sim or lb-loadgen; with a
+    /// `sim/` twin from `--with-sim`, its charts and the sim-vs-live charts too).
     Plot {
         /// The folder holding summary.csv, timeseries.csv, workers.csv (decisions.csv and
         /// faults.csv if present).
         dir: PathBuf,
     },
-    /// Run a scenario file live: worker processes, a real balancer per algorithm, the
+    /// Run scenario files live: worker processes, a real balancer per algorithm, the
     /// scenario's arrivals and faults; CSVs and charts in the simulator's layout.
     Experiment(ExperimentArgs),
+    /// Run the simulator beside live results already in a folder (from `experiment`): its CSVs
+    /// into OUT/sim, comparison.csv, sim-vs-live charts, and the live/sim ratios printed.
+    Compare {
+        /// Scenario files, or folders of them (every *.toml inside).
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// The live results folder.
+        #[arg(long, default_value = "results/live")]
+        out: PathBuf,
+    },
     /// One scenario worker (started by `experiment`; exits when its stdin closes).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -56,8 +68,10 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct ExperimentArgs {
-    /// The scenario file (the simulator's format; `duration_s`, not `requests`).
-    scenario: PathBuf,
+    /// Scenario files, or folders of them (every *.toml inside, in name order); the
+    /// simulator's format, with `duration_s`, not `requests`.
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
     /// Algorithms to run, comma-separated [default: the scenario's `algorithms`, else
     /// round_robin,least_connections,peak_ewma,adaptive].
     #[arg(long, value_delimiter = ',', value_parser = parse_strategy)]
@@ -72,6 +86,10 @@ struct ExperimentArgs {
     /// No progress bar and no progress lines, the table only.
     #[arg(long, short)]
     quiet: bool,
+    /// Also run the simulator on the same scenarios and seed (into OUT/sim), draw sim and live
+    /// on the same axes and print the live/sim ratio of p50 and p99 per algorithm.
+    #[arg(long)]
+    with_sim: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -237,6 +255,22 @@ async fn run(a: Box<RunArgs>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every chart of `dir`; with a simulator twin in `dir/sim`, its charts and the comparisons too.
+fn plot(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut files = lb_report::render_dir(dir)?;
+    if dir
+        .join(experiment::compare::SIM_DIR)
+        .join("summary.csv")
+        .is_file()
+    {
+        files.extend(experiment::compare::draw(dir)?);
+    }
+    for f in files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}
+
 fn in_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     match tokio::runtime::Runtime::new() {
         Ok(rt) => rt.block_on(work),
@@ -247,25 +281,23 @@ fn in_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> an
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Plot { dir } => lb_report::render_dir(&dir)
-            .map(|files| {
-                for f in files {
-                    println!("{}", f.display());
-                }
-            })
-            .map_err(anyhow::Error::from),
+        Command::Plot { dir } => plot(&dir),
         Command::Run(args) => in_runtime(run(args)),
         Command::Experiment(a) => in_runtime(async move {
             let opts = Options {
-                scenario: a.scenario,
+                scenarios: a.scenarios,
                 algorithms: a.algorithms,
                 out: a.out,
                 seed: a.seed,
                 quiet: a.quiet,
+                with_sim: a.with_sim,
             };
             print!("{}", experiment::run(&opts).await?);
             Ok(())
         }),
+        Command::Compare { scenarios, out } => experiment::compare_only(&scenarios, &out)
+            .map(|table| print!("{table}"))
+            .map_err(anyhow::Error::from),
         Command::Worker(a) => in_runtime(async move {
             let config = WorkerConfig {
                 name: a.name,
@@ -277,7 +309,7 @@ fn main() -> ExitCode {
                 seed: a.seed,
                 ..WorkerConfig::default()
             };
-            serve_child(a.listen, config).await
+            Ok(serve_child(a.listen, config).await?)
         }),
     };
     match result {

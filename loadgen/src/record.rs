@@ -1,6 +1,8 @@
 //! What a run measured: an HdrHistogram of latencies, counts by status, and one bucket per
-//! second (answers, errors, p50, p99, mean requests in flight), bucketed by when each request
-//! was *meant* to start (open loop) or started (closed loop).
+//! second (answers, errors, p50, p99, mean requests in flight). [`Recorder::record`] buckets an
+//! answer by when its request was *meant* to start (open loop) or started (closed loop);
+//! [`Recorder::record_at`] takes the bucket's time from the caller (the live experiment buckets
+//! by completion, as the simulator does).
 
 use crate::client::Answer;
 use hdrhistogram::Histogram;
@@ -59,6 +61,18 @@ impl Recorder {
     /// Record one answer: `start` is its (intended) start since the run began, `latency` from
     /// that start to the end of the answer.
     pub fn record(&mut self, start: Duration, latency: Duration, answer: Answer) {
+        self.record_at(start, start, latency, answer);
+    }
+
+    /// Record one answer in the second holding `bucket` (time in flight still goes to the
+    /// seconds between `start` and `start + latency`).
+    pub fn record_at(
+        &mut self,
+        bucket: Duration,
+        start: Duration,
+        latency: Duration,
+        answer: Answer,
+    ) {
         let us = u64::try_from(latency.as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -69,7 +83,7 @@ impl Recorder {
             Answer::Timeout => self.timeouts += 1,
             Answer::Transport => self.transport_errors += 1,
         }
-        let sec = start.as_secs() as usize;
+        let sec = bucket.as_secs() as usize;
         let last = (start + latency).as_secs() as usize;
         while self.seconds.len() <= last.max(sec) {
             self.seconds.push(Second {
@@ -207,5 +221,11 @@ mod tests {
         m.merge(&r);
         assert_eq!(m.count(), 6);
         assert_eq!(m.seconds[1].requests, 2);
+        // Bucketed by completion: the 200 ms request due at 0.9 s ends in second 1.
+        let mut end = Recorder::default();
+        end.record_at(ms(1100), ms(900), ms(200), Answer::Status(503));
+        assert_eq!(end.seconds.len(), 2);
+        assert_eq!((end.seconds[0].requests, end.seconds[1].requests), (0, 1));
+        assert!((end.seconds[0].in_flight_s - 0.1).abs() < 1e-9);
     }
 }

@@ -50,6 +50,25 @@ pub enum ProcessError {
         /// What happened instead.
         reason: String,
     },
+    /// The child's configuration was refused (`lb-loadgen worker`).
+    #[error("worker: {0}")]
+    Config(String),
+    /// The child could not listen (`lb-loadgen worker`).
+    #[error("--listen {listen}: {source}")]
+    Bind {
+        /// The address asked for.
+        listen: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The child stopped serving with an error (`lb-loadgen worker`).
+    #[error("serving on {addr}: {reason}")]
+    Serve {
+        /// The address served.
+        addr: SocketAddr,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// The `lb-loadgen worker` command line of a scenario worker (without `--listen`).
@@ -87,8 +106,8 @@ pub fn service_spec(s: &ServiceFile) -> String {
 
 /// The child's side: bind `listen` (retrying for [`REBIND_FOR`] while the address is still
 /// taken), print `listening on ADDR`, serve until killed or until stdin closes.
-pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> anyhow::Result<()> {
-    let state = WorkerState::new(config).map_err(|e| anyhow::anyhow!("worker: {e}"))?;
+pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> Result<(), ProcessError> {
+    let state = WorkerState::new(config).map_err(|e| ProcessError::Config(e.to_string()))?;
     let deadline = tokio::time::Instant::now() + REBIND_FOR;
     let listener = loop {
         match tokio::net::TcpListener::bind(listen).await {
@@ -99,10 +118,12 @@ pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> anyhow::Re
             {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Err(e) => anyhow::bail!("--listen {listen}: {e}"),
+            Err(source) => return Err(ProcessError::Bind { listen, source }),
         }
     };
-    let addr = listener.local_addr()?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ProcessError::Bind { listen, source })?;
     // The parent holds our stdin open; when it goes away (even killed), stdin closes: exit.
     std::thread::spawn(|| {
         let mut buf = [0u8; 64];
@@ -116,7 +137,10 @@ pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> anyhow::Re
     println!("listening on {addr}");
     serve(listener, state, std::future::pending())
         .await
-        .map_err(|e| anyhow::anyhow!("serving on {addr}: {e}"))
+        .map_err(|e| ProcessError::Serve {
+            addr,
+            reason: e.to_string(),
+        })
 }
 
 /// One worker: its command line, its address, its process while it runs.

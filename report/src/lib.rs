@@ -27,11 +27,14 @@
 //! - [`csv_io`] — [`write_csv`] (header even for zero rows) and [`read_csv`] (errors name the
 //!   file, the line and the column).
 //! - [`charts`] — [`latency_percentiles`], [`p99_over_time`], [`error_rate_over_time`],
-//!   [`worker_share`]; `timeline` (what the two over-time charts share: fault lines, switch
+//!   [`worker_share`]; simulator against live: [`sim_vs_live_percentiles`],
+//!   [`sim_vs_live_p99_over_time`]; `timeline` (what the two over-time charts share: fault lines, switch
 //!   markers, gaps, legend), `font` (embedded DejaVu Sans, no system fonts), `palette` (one
 //!   colour per algorithm), `scale` (linear and log axes), `canvas` (title, legend column sized
 //!   to its labels, "no data").
-//! - [`render_dir`](mod@render_dir) — every chart of a results directory.
+//! - [`render_dir`](mod@render_dir) — every chart of a results directory
+//!   ([`render_dir()`]), and the simulator-against-live charts of a live results directory and
+//!   its simulator twin ([`render_comparison`]).
 //! - [`error`] — [`ReportError`], whose messages name the file and what was wrong.
 
 pub mod charts;
@@ -42,9 +45,10 @@ pub mod render_dir;
 pub mod schema;
 
 pub use charts::{
-    CHART_SIZE, error_rate_over_time, latency_percentiles, p99_over_time, worker_share,
+    CHART_SIZE, error_rate_over_time, latency_percentiles, p99_over_time,
+    sim_vs_live_p99_over_time, sim_vs_live_percentiles, worker_share,
 };
 pub use csv_io::{read_csv, write_csv};
 pub use error::ReportError;
-pub use render_dir::render_dir;
+pub use render_dir::{render_comparison, render_dir};
 pub use schema::{DecisionRow, FaultRow, Row, SummaryRow, TimeseriesRow, WorkerRow};

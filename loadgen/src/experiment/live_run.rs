@@ -2,6 +2,7 @@
 //! schedule sent open loop through it, the fault timeline applied on time, and the engine's
 //! algorithm sampled once a second.
 
+use super::error::ExperimentError;
 use super::faults::apply_timeline;
 use crate::client::HttpClient;
 use crate::open_loop::{self, Answered, Drive, RunStats, Sending, Sink};
@@ -9,7 +10,6 @@ use crate::record::Recorder;
 use crate::report::{summary_row, timeseries_rows};
 use crate::target::Target;
 use crate::worker_process::WorkerPool;
-use anyhow::Context;
 use bytes::Bytes;
 use hyper::header::HeaderName;
 use indicatif::ProgressBar;
@@ -98,7 +98,7 @@ struct Totals {
     latency_sum_us: u128,
 }
 
-/// Every answer into the time series; those due after the warm-up also into the summary and
+/// Every answer into the time series (bucketed by when it completed); those due after the warm-up also into the summary and
 /// the per-worker totals. The worker is found by the `x-lb-worker` address or, for the
 /// balancer's own 502 and 504 answers (which name the worker in their one-line body, `504
 /// worker ADDR did not answer ...`), by that address; a 503 for want of a worker counts for
@@ -114,7 +114,9 @@ struct Collect {
 
 impl Sink for Collect {
     fn take(&mut self, a: Answered) {
-        self.all.record(a.due, a.latency, a.answer);
+        // The time series buckets by completion, as the simulator's does.
+        self.all
+            .record_at(a.due + a.latency, a.due, a.latency, a.answer);
         if a.due < self.warmup {
             return;
         }
@@ -148,17 +150,17 @@ pub async fn run(
     due: &[Duration],
     progress: ProgressBar,
     verbose: bool,
-) -> anyhow::Result<LiveRun> {
+) -> Result<LiveRun, ExperimentError> {
     let Length::Duration(length) = scenario.length else {
-        anyhow::bail!("{}: a live run needs `duration_s`", scenario.origin);
+        return Err(ExperimentError::NeedsDuration {
+            origin: scenario.origin.clone(),
+        });
     };
     let length = std_duration(length);
     let warmup = std_duration(scenario.warmup);
     let mut pool = WorkerPool::start(&scenario.workers, seed).await?;
     let addrs = pool.addrs();
-    let running = server::start(settings(scenario, strategy, &addrs), 0)
-        .await
-        .context("starting the balancer")?;
+    let running = server::start(settings(scenario, strategy, &addrs), 0).await?;
     let shared = Arc::clone(&running.shared);
     if verbose {
         let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();

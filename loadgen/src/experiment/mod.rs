@@ -13,33 +13,37 @@
 //! - `network_delay` is ignored: the balancer and the workers talk over loopback.
 //! - Latency is measured by the client, from each request's due time to the end of its answer,
 //!   so it includes the generator's own lateness (reported) and the loopback hops.
-//! - The time series buckets requests by their due time; the simulator buckets answers by the
-//!   time they complete. Requests due before the warm-up are sent and shown in the time series
+//! - The time series buckets answers by the second they complete in, as the simulator's does.
+//!   Requests due before the warm-up are sent and shown in the time series
 //!   but left out of `summary.csv` and `workers.csv`, as in the simulator.
 //! - The balancer retries a refused connection once on another worker (GET requests): a crashed
 //!   worker costs fewer errors than in the simulator.
 //!
 //! Results go to the `--out` folder in the simulator's layout (five CSVs at the top, charts in a
 //! folder per scenario). Rows of other scenarios already there are kept, so running the live
-//! scenarios one by one accumulates them.
+//! scenarios one by one accumulates them. With `--with-sim` ([`compare`]) the simulator runs the
+//! same scenarios too, into `--out/sim`, and the two are drawn on the same axes.
 //!
 //! # Layout
 //!
 //! - [`live_run`]: one algorithm on one scenario (workers, balancer, arrivals, faults).
 //! - [`faults`]: the fault timeline, applied to running workers.
 //! - [`output`]: CSV rows, merging into an existing folder, the table printed at the end.
+//! - [`compare`]: the simulator on the same scenario, `comparison.csv`, the live/sim ratios.
+//! - [`error`]: [`ExperimentError`], whose messages name the file, scenario or run.
 
+pub mod compare;
+pub mod error;
 pub mod faults;
 pub mod live_run;
 pub mod output;
 
 use crate::report::progress_bar;
-use anyhow::{Context, bail};
 use lb_core::scenario::{Length, Scenario};
 use lb_core::{Algorithm, Instant, Strategy};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The algorithms run when neither the scenario nor `--algorithms` names any.
@@ -53,11 +57,13 @@ pub const DEFAULT_ALGORITHMS: [Strategy; 4] = [
 /// The simulator's stream of arrival times (`lb-sim`'s `STREAM_ARRIVALS`).
 const STREAM_ARRIVALS: u64 = 1;
 
+pub use error::ExperimentError;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The scenario file.
-    pub scenario: PathBuf,
+    /// Scenario files, or folders of them (every `*.toml` inside, in name order).
+    pub scenarios: Vec<PathBuf>,
     /// Algorithms (empty: the scenario's list, else [`DEFAULT_ALGORITHMS`]).
     pub algorithms: Vec<Strategy>,
     /// Results folder.
@@ -66,15 +72,53 @@ pub struct Options {
     pub seed: u64,
     /// No progress bar.
     pub quiet: bool,
+    /// Also run the simulator on the same scenarios and compare ([`compare`]).
+    pub with_sim: bool,
+}
+
+/// The scenario files named by `paths`: files as given, folders replaced by their `*.toml`
+/// files in name order.
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExperimentError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let read = |source| ExperimentError::Read {
+            path: p.clone(),
+            source,
+        };
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(p).map_err(read)? {
+            let path = entry.map_err(read)?.path();
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                found.push(path);
+            }
+        }
+        if found.is_empty() {
+            return Err(ExperimentError::NoScenarios(p.clone()));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Read every scenario first, so that a malformed one stops the experiment before any run.
+pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExperimentError> {
+    scenario_files(paths)?
+        .iter()
+        .map(|f| Scenario::from_file(f).map_err(ExperimentError::from))
+        .collect()
 }
 
 /// The due times of `scenario`'s arrivals for `seed`, as the simulator draws them.
-pub fn due_times(scenario: &Scenario, seed: u64) -> anyhow::Result<Vec<Duration>> {
+pub fn due_times(scenario: &Scenario, seed: u64) -> Result<Vec<Duration>, ExperimentError> {
     let Length::Duration(length) = scenario.length else {
-        bail!(
-            "{}: field `requests`: a live experiment runs for a fixed time; give `duration_s` instead",
-            scenario.origin
-        );
+        return Err(ExperimentError::NeedsDuration {
+            origin: scenario.origin.clone(),
+        });
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(STREAM_ARRIVALS);
@@ -86,11 +130,54 @@ pub fn due_times(scenario: &Scenario, seed: u64) -> anyhow::Result<Vec<Duration>
     Ok(due)
 }
 
-/// Run the experiment: every algorithm in turn, then write and draw the results. Returns the
-/// table of results to print.
-pub async fn run(opts: &Options) -> anyhow::Result<String> {
-    let scenario = Scenario::from_file(&opts.scenario)?;
-    let due = due_times(&scenario, opts.seed)?;
+/// Run the experiment: every scenario, every algorithm in turn, then write and draw the
+/// results (and, with `with_sim`, the simulator's and the comparison). Returns the tables to
+/// print. A failed run stops the experiment, but the scenarios finished before it are already
+/// written to `--out`.
+pub async fn run(opts: &Options) -> Result<String, ExperimentError> {
+    let scenarios = load_scenarios(&opts.scenarios)?;
+    for sc in &scenarios {
+        due_times(sc, opts.seed)?;
+    }
+    let mut printed = String::new();
+    let mut compared = Vec::new();
+    for scenario in &scenarios {
+        printed.push_str(&run_one(opts, scenario).await?);
+        if opts.with_sim {
+            compared.extend(compare::compare(&opts.out, scenario)?);
+        }
+    }
+    let mut charts = lb_report::render_dir(&opts.out)?;
+    if opts.with_sim {
+        charts.extend(compare::draw(&opts.out)?);
+        printed.push('\n');
+        printed.push_str(&compare::table(&compared));
+    }
+    if !opts.quiet {
+        eprintln!(
+            "lb-loadgen: wrote the CSVs and {} charts to {}",
+            charts.len(),
+            opts.out.display()
+        );
+    }
+    Ok(printed)
+}
+
+/// `lb-loadgen compare`: the simulator beside live results already in `out`, for `paths`
+/// (scenario files or folders). Returns the table to print.
+pub fn compare_only(paths: &[PathBuf], out: &Path) -> Result<String, ExperimentError> {
+    let scenarios = load_scenarios(paths)?;
+    let mut rows = Vec::new();
+    for scenario in &scenarios {
+        rows.extend(compare::compare(out, scenario)?);
+    }
+    compare::draw(out)?;
+    Ok(compare::table(&rows))
+}
+
+/// One scenario live, every algorithm; its rows merged into `--out`.
+async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, ExperimentError> {
+    let due = due_times(scenario, opts.seed)?;
     let algorithms = if !opts.algorithms.is_empty() {
         opts.algorithms.clone()
     } else if !scenario.algorithms.is_empty() {
@@ -114,7 +201,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<String> {
         }
         let bar = progress_bar(opts.quiet, length);
         let run = live_run::run(
-            &scenario,
+            scenario,
             strategy,
             opts.seed,
             &due,
@@ -122,7 +209,11 @@ pub async fn run(opts: &Options) -> anyhow::Result<String> {
             !opts.quiet,
         )
         .await
-        .with_context(|| format!("{} with {strategy}", scenario.name))?;
+        .map_err(|e| ExperimentError::Run {
+            scenario: scenario.name.clone(),
+            algorithm: strategy.to_string(),
+            source: Box::new(e),
+        })?;
         bar.finish_and_clear();
         for w in &run.warnings {
             eprintln!("lb-loadgen: warning: {w}");
@@ -136,15 +227,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<String> {
         ));
         tables.add(run);
     }
-    tables.faults = output::fault_rows(&scenario);
+    tables.faults = output::fault_rows(scenario);
     output::merge_into(&opts.out, &scenario.name, tables)?;
-    let charts = lb_report::render_dir(&opts.out)?;
-    if !opts.quiet {
-        eprintln!(
-            "lb-loadgen: wrote 5 CSVs and {} charts to {}",
-            charts.len(),
-            opts.out.display()
-        );
-    }
     Ok(output::table(&lines))
 }

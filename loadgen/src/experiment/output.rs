@@ -1,6 +1,7 @@
 //! The rows of a live experiment, merged into a results folder, and the table printed at the
 //! end.
 
+use super::error::ExperimentError;
 use super::live_run::LiveRun;
 use lb_core::scenario::Scenario;
 use lb_report::{
@@ -51,7 +52,7 @@ pub fn fault_rows(scenario: &Scenario) -> Vec<FaultRow> {
 }
 
 /// Replace `scenario`'s rows in `path` (if it exists) by `new`, keeping every other row.
-fn merge<T: Row>(
+pub fn merge<T: Row>(
     path: &Path,
     scenario: &str,
     name: fn(&T) -> &str,
@@ -69,9 +70,8 @@ fn merge<T: Row>(
 
 /// Write `t` into `out` (created if needed) in the simulator's layout, replacing the rows of
 /// `scenario` and keeping those of other scenarios.
-pub fn merge_into(out: &Path, scenario: &str, t: Tables) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| anyhow::anyhow!("--out {}: cannot create the folder: {e}", out.display()))?;
+pub fn merge_into(out: &Path, scenario: &str, t: Tables) -> Result<(), ExperimentError> {
+    create_dir(out)?;
     merge(
         &out.join(SummaryRow::FILE_NAME),
         scenario,
@@ -103,6 +103,14 @@ pub fn merge_into(out: &Path, scenario: &str, t: Tables) -> anyhow::Result<()> {
         t.faults,
     )?;
     Ok(())
+}
+
+/// Create `out` and its parents if needed.
+pub fn create_dir(out: &Path) -> Result<(), ExperimentError> {
+    std::fs::create_dir_all(out).map_err(|source| ExperimentError::Out {
+        path: out.to_path_buf(),
+        source,
+    })
 }
 
 /// One line per run: latencies, errors, the rate sent against the rate asked, engine switches.

@@ -34,9 +34,13 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn experiment(args: &[&str]) -> (bool, String, String) {
+    loadgen("experiment", args)
+}
+
+fn loadgen(command: &str, args: &[&str]) -> (bool, String, String) {
     let _one_at_a_time = super::TIMING.blocking_lock();
     let o = Command::new(env!("CARGO_BIN_EXE_lb-loadgen"))
-        .arg("experiment")
+        .arg(command)
         .args(args)
         .output()
         .expect("run lb-loadgen");
@@ -80,6 +84,7 @@ fn an_experiment_writes_the_simulator_layout_and_leaves_no_process_behind() {
         "round_robin,least_connections",
         "--out",
         out.to_str().expect("path"),
+        "--with-sim",
     ]);
     assert!(ok, "{stderr}");
     assert!(
@@ -149,6 +154,82 @@ fn an_experiment_writes_the_simulator_layout_and_leaves_no_process_behind() {
     ] {
         assert!(out.join("tiny").join(chart).is_file(), "{chart}");
     }
+
+    // --with-sim: the simulator's twin results, the comparison and its charts.
+    assert!(stdout.contains("live p50"), "{stdout}");
+    let (_, sim) = csv(&out.join("sim").join("summary.csv"));
+    let sim_algs: Vec<&str> = sim.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(sim_algs, ["round_robin", "least_connections"]);
+    let (h, cmp) = csv(&out.join("comparison.csv"));
+    assert!(
+        h.starts_with(
+            "scenario,algorithm,seed,sim_requests,live_requests,sim_p50_ms,live_p50_ms,p50_ratio"
+        ),
+        "{h}"
+    );
+    assert_eq!(cmp.len(), 2, "{cmp:?}");
+    for r in &cmp {
+        // Same arrival schedule: the same requests were measured on both sides.
+        assert_eq!(r[3], r[4], "{r:?}");
+        let p50_ratio: f64 = r[7].parse().expect("ratio");
+        // 10 ms constant service at 17% load: live adds loopback hops and sleep overshoot, not
+        // a different system.
+        assert!(
+            (0.9..1.6).contains(&p50_ratio),
+            "live/sim p50 {p50_ratio}: {r:?}"
+        );
+    }
+    for chart in [
+        "sim_vs_live_percentiles.png",
+        "sim_vs_live_p99_over_time.png",
+    ] {
+        assert!(out.join("tiny").join(chart).is_file(), "{chart}");
+    }
+    assert!(
+        out.join("sim")
+            .join("tiny")
+            .join("p99_over_time.png")
+            .is_file()
+    );
+
+    // `compare` redraws the same simulator side from the live rows: same bytes.
+    let before = std::fs::read(out.join("sim").join("summary.csv")).expect("sim summary");
+    let comparison = std::fs::read(out.join("comparison.csv")).expect("comparison");
+    let (ok, again, e) = loadgen(
+        "compare",
+        &[
+            scenario.to_str().expect("path"),
+            "--out",
+            out.to_str().expect("path"),
+        ],
+    );
+    assert!(ok, "{e}");
+    assert!(again.contains("live p50"), "{again}");
+    assert_eq!(
+        std::fs::read(out.join("sim").join("summary.csv")).expect("sim"),
+        before
+    );
+    assert_eq!(
+        std::fs::read(out.join("comparison.csv")).expect("cmp"),
+        comparison
+    );
+
+    // A scenario with no live rows in the folder: say which and what to run.
+    let other = dir.join("other.toml");
+    std::fs::write(&other, TINY.replace("tiny live test", "another")).expect("write");
+    let (ok, _, e) = loadgen(
+        "compare",
+        &[
+            other.to_str().expect("path"),
+            "--out",
+            out.to_str().expect("path"),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        e.contains("no live rows for scenario `other`") && e.contains("other.toml"),
+        "{e}"
+    );
 
     // Both runs' workers (3 each) are gone: their ports refuse connections.
     let addrs = worker_addrs(&stderr);

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -73,6 +73,68 @@ pub(crate) enum Swatch {
     Triangle(RGBColor),
     /// A filled square, for bars.
     Bar(RGBColor),
+    /// A point marker, for a value drawn as a dot.
+    Point(Marker),
+}
+
+/// The shape of a [`Marker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A circle.
+    Circle,
+    /// A triangle pointing up.
+    Triangle,
+}
+
+/// A point marker: a circle or a triangle, hollow (white inside) or filled, outlined in its
+/// colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Marker {
+    /// The shape.
+    pub(crate) shape: Shape,
+    /// Filled with the colour, or white inside.
+    pub(crate) filled: bool,
+    /// Outline (and fill) colour.
+    pub(crate) colour: RGBColor,
+}
+
+/// The corners of a [`Shape::Triangle`] marker, pixels from its centre.
+const TRIANGLE: [(i32, i32); 3] = [(0, -7), (6, 4), (-6, 4)];
+/// The radius of a [`Shape::Circle`] marker, pixels.
+const CIRCLE_RADIUS: i32 = 5;
+
+impl Marker {
+    /// Draws the marker centred on `at` of `area`.
+    pub(crate) fn draw<'b, CT: CoordTranslate>(
+        &self,
+        area: &DrawingArea<BitMapBackend<'b>, CT>,
+        at: CT::From,
+    ) -> Result<(), DrawingAreaErrorKind<<BitMapBackend<'b> as DrawingBackend>::ErrorType>> {
+        let fill = if self.filled {
+            self.colour.filled()
+        } else {
+            WHITE.filled()
+        };
+        let outline = self.colour.stroke_width(2);
+        match self.shape {
+            // A disc in the colour with a white or coloured disc inside: plotters' thick
+            // circle outlines are ragged.
+            Shape::Circle => area.draw(
+                &(EmptyElement::at(at)
+                    + Circle::new((0, 0), CIRCLE_RADIUS, self.colour.filled())
+                    + Circle::new((0, 0), CIRCLE_RADIUS - 2, fill)),
+            ),
+            Shape::Triangle => {
+                let mut closed = TRIANGLE.to_vec();
+                closed.push(TRIANGLE[0]);
+                area.draw(
+                    &(EmptyElement::at(at)
+                        + Polygon::new(TRIANGLE.to_vec(), fill)
+                        + PathElement::new(closed, outline)),
+                )
+            }
+        }
+    }
 }
 
 /// One entry of the legend.
@@ -302,6 +364,9 @@ impl<'a> Canvas<'a> {
                     colour.filled(),
                 ))
                 .map_err(self.error())?;
+            }
+            Swatch::Point(marker) => {
+                marker.draw(area, (x + 15, y)).map_err(self.error())?;
             }
         }
         Ok(())

@@ -38,7 +38,7 @@ use crate::error::ReportError;
 use crate::schema::{DecisionRow, FaultRow, TimeseriesRow};
 
 /// A value (p99 in ms, error rate in %) by bucket start, for the buckets that had requests.
-type Buckets = BTreeMap<u64, f64>;
+pub(crate) type Buckets = BTreeMap<u64, f64>;
 
 /// Fault labels cycle over this many rows at the top of the plot.
 const FAULT_LABEL_ROWS: usize = 3;
@@ -278,10 +278,7 @@ impl Timeline<'_> {
         let mut rows = LabelRows::new(FAULT_LABEL_ROWS);
         let mut unlabelled_faults = 0;
         for fault in &faults {
-            let mut text = format!("w{} {}", fault.worker, fault.kind);
-            if !fault.detail.is_empty() {
-                text = format!("{text} {}", fault.detail);
-            }
+            let text = fault_label(fault);
             let label = Label::beside((fault.t_s, y_top), fault.t_s > 0.8 * x_end, 4, VPos::Top);
             let style = font::text(13.0, &SUBTLE).pos(label.pos);
             let extent = label.extent(&chart, &style, &text, 0);
@@ -315,6 +312,15 @@ impl Timeline<'_> {
 
         canvas.legend(&legend(unlabelled_faults, &unlabelled_switches))?;
         canvas.present()
+    }
+}
+
+/// The label of a fault line: `w<worker> <kind> <detail>`, e.g. `w3 slow x5`.
+pub(crate) fn fault_label(fault: &FaultRow) -> String {
+    if fault.detail.is_empty() {
+        format!("w{} {}", fault.worker, fault.kind)
+    } else {
+        format!("w{} {} {}", fault.worker, fault.kind, fault.detail)
     }
 }
 
@@ -356,7 +362,7 @@ fn legend(
 /// `value(row)` of every bucket with requests, per algorithm in legend order, for the rows of
 /// `scenario` and `seed`. Algorithms whose buckets are all empty are kept, with no buckets, so
 /// they still appear in the legend.
-fn series<'a>(
+pub(crate) fn series<'a>(
     ts: &'a [TimeseriesRow],
     scenario: &str,
     seed: u64,
@@ -392,25 +398,25 @@ fn bounds(series: &[(&str, Buckets)]) -> Option<(f64, f64)> {
 }
 
 /// The legend note for `count` marks without a label, if any.
-fn unlabelled(count: usize) -> Option<String> {
+pub(crate) fn unlabelled(count: usize) -> Option<String> {
     (count > 0).then(|| format!("({count} unlabelled)"))
 }
 
 /// Rows of labels that must not overlap: a label takes the first row whose last label ends to
 /// its left, or is left out when none does.
-struct LabelRows {
+pub(crate) struct LabelRows {
     ends: Vec<i32>,
 }
 
 impl LabelRows {
-    fn new(rows: usize) -> Self {
+    pub(crate) fn new(rows: usize) -> Self {
         LabelRows {
             ends: vec![i32::MIN; rows],
         }
     }
 
     /// The row for a label spanning pixels `left..right`, if one has room.
-    fn place(&mut self, (left, right): (i32, i32)) -> Option<usize> {
+    pub(crate) fn place(&mut self, (left, right): (i32, i32)) -> Option<usize> {
         let row = self.ends.iter().position(|end| *end < left)?;
         self.ends[row] = right;
         Some(row)
@@ -418,14 +424,14 @@ impl LabelRows {
 }
 
 /// A text label beside a point of the chart: to its right, or to its left near the right edge.
-struct Label {
+pub(crate) struct Label {
     at: (f64, f64),
     dx: i32,
-    pos: Pos,
+    pub(crate) pos: Pos,
 }
 
 impl Label {
-    fn beside(at: (f64, f64), near_right_edge: bool, gap: i32, v_pos: VPos) -> Self {
+    pub(crate) fn beside(at: (f64, f64), near_right_edge: bool, gap: i32, v_pos: VPos) -> Self {
         let (dx, h_pos) = if near_right_edge {
             (-gap, HPos::Right)
         } else {
@@ -439,14 +445,20 @@ impl Label {
     }
 
     /// The pixel columns the label covers.
-    fn extent(&self, chart: &Chart, style: &TextStyle, text: &str, dy: i32) -> (i32, i32) {
+    pub(crate) fn extent(
+        &self,
+        chart: &Chart,
+        style: &TextStyle,
+        text: &str,
+        dy: i32,
+    ) -> (i32, i32) {
         let x = chart.backend_coord(&self.at).0;
         let [low, high] = text_box(style, text, (self.dx, dy));
         (x + low.0, x + high.0)
     }
 
     /// Draws the label `dy` pixels below the point, on a backdrop.
-    fn draw(
+    pub(crate) fn draw(
         &self,
         chart: &mut Chart,
         style: TextStyle,
@@ -466,10 +478,10 @@ impl Label {
 }
 
 /// The chart type of this module: both axes are ours.
-type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Axis, Axis>>;
+pub(crate) type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Axis, Axis>>;
 
 /// Splits buckets into runs of consecutive seconds.
-fn runs(buckets: &Buckets) -> Vec<Vec<(u64, f64)>> {
+pub(crate) fn runs(buckets: &Buckets) -> Vec<Vec<(u64, f64)>> {
     let mut runs: Vec<Vec<(u64, f64)>> = Vec::new();
     for (&t, &ms) in buckets {
         match runs.last_mut() {
@@ -481,7 +493,7 @@ fn runs(buckets: &Buckets) -> Vec<Vec<(u64, f64)>> {
 }
 
 /// The value of the bucket holding `t_s`, or of the bucket whose middle is nearest to it.
-fn value_near(buckets: &Buckets, t_s: f64) -> Option<f64> {
+pub(crate) fn value_near(buckets: &Buckets, t_s: f64) -> Option<f64> {
     let bucket = t_s.max(0.0).floor() as u64;
     buckets.get(&bucket).copied().or_else(|| {
         buckets

@@ -14,7 +14,10 @@
 //! - [`worker`]: the worker server (`app(state) -> Router`, `serve(listener, state, shutdown)`).
 //! - [`balancer`]: the proxy, health checks, admin API, metrics.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
+//! - [`precise`]: sleeps accurate to tens of microseconds (worker service times, the load
+//!   generator's sends), where tokio's millisecond timer would add up to 2 ms.
 
 pub mod balancer;
+pub mod precise;
 pub mod shutdown;
 pub mod worker;

@@ -146,7 +146,8 @@ pub async fn drive<S: Sink>(
     let start = cfg.start;
     for offset in due {
         let due = start + offset;
-        tokio::time::sleep_until(due).await;
+        // Tokio's timer would send up to 2 ms late; see `lb_live::precise`.
+        lb_live::precise::sleep_until(due.into_std()).await;
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };

@@ -5,7 +5,8 @@
 //! at once without a slot. Otherwise it waits for one of `concurrency` slots — a
 //! [`tokio::sync::Semaphore`], whose waiters are served first come, first served, is the FIFO
 //! queue — then draws its service time (`ServiceTime::sample_ms * slow_factor / speed`, the
-//! simulator's `scale`), sleeps it holding the slot, and answers (a *slow* failure answers 500
+//! simulator's `scale`), sleeps it holding the slot (with [`crate::precise`], not tokio's
+//! millisecond timer), and answers (a *slow* failure answers 500
 //! only now). Random numbers come from one seeded `ChaCha8Rng` per worker, locked only to draw.
 //!
 //! Hang: a request that meets a hanging worker (on arrival, or when about to answer) waits until
@@ -216,7 +217,7 @@ impl WorkerState {
         i.requests.fetch_add(1, Ordering::Relaxed);
         let fault = self.fault();
         if let Some(ms) = fault.delay_ms {
-            tokio::time::sleep(ms_to_duration(ms)).await;
+            crate::precise::sleep(ms_to_duration(ms)).await;
         }
         let failed = self.draw_failure(&fault);
         if failed == Some(ErrorMode::Fast) {
@@ -236,7 +237,7 @@ impl WorkerState {
         // Like the simulator, the slow factor in force when service starts applies.
         let service_ms = self.draw_service_ms(&self.fault());
         let in_service = Gauge::new(&i.in_service);
-        tokio::time::sleep(ms_to_duration(service_ms)).await;
+        crate::precise::sleep(ms_to_duration(service_ms)).await;
         // A process that hangs mid-request does not answer either; it keeps its slot meanwhile.
         self.wait_while_hung().await;
         drop(in_service);

@@ -172,10 +172,10 @@ fn an_experiment_writes_the_simulator_layout_and_leaves_no_process_behind() {
         // Same arrival schedule: the same requests were measured on both sides.
         assert_eq!(r[3], r[4], "{r:?}");
         let p50_ratio: f64 = r[7].parse().expect("ratio");
-        // 10 ms constant service at 17% load: live adds loopback hops and sleep overshoot, not
-        // a different system.
+        // 10 ms constant service at 17% load: live adds loopback hops and a little sleep
+        // overshoot (about 0.8 ms; with tokio's millisecond timer it was 3 ms, a ratio of 1.3).
         assert!(
-            (0.9..1.6).contains(&p50_ratio),
+            (0.9..1.25).contains(&p50_ratio),
             "live/sim p50 {p50_ratio}: {r:?}"
         );
     }

@@ -30,6 +30,9 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 
+# Warm up (connections, page faults, CPU frequency): not reported.
+"$bin/lb-loadgen" run "$URL" --rate 5000 --duration 2 --quiet >/dev/null
+
 echo "target: lb-worker --service-ms 0 on ${URL}; ${DURATION} s per step; $(nproc) cores"
 echo
 echo "== lb-loadgen open loop (latency from the due time)"

@@ -66,6 +66,10 @@ struct Args {
     /// Seed of the worker's random numbers [default: derived from the name].
     #[arg(long)]
     seed: Option<u64>,
+    /// Stop working on a request when its client goes away; by default the work runs to its
+    /// end and holds its slot, as in the simulator.
+    #[arg(long)]
+    cancel_abandoned: bool,
 }
 
 fn number(s: &str) -> Result<f64, String> {
@@ -187,6 +191,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             unhealthy: args.unhealthy,
             hang: args.hang,
         },
+        cancel_abandoned: args.cancel_abandoned,
     };
     let state = WorkerState::new(config).map_err(|e| match e {
         ConfigError::Name(_) => anyhow::anyhow!("--{e}"),

@@ -37,6 +37,12 @@ pub struct WorkerConfig {
     pub seed: Option<u64>,
     /// Fault in force at start (default: none).
     pub fault: Fault,
+    /// Stop working on a `/work` request as soon as its client goes away (hyper drops the
+    /// handler when the connection closes). Default `false`: the work runs to its end and
+    /// holds its slot meanwhile, as in the simulator and in most servers (a thread serving a
+    /// request rarely notices that the client hung up). This decides what a balancer's timeout
+    /// does to an overloaded worker: with `false` the timed-out requests still use it up.
+    pub cancel_abandoned: bool,
 }
 
 impl Default for WorkerConfig {
@@ -52,6 +58,7 @@ impl Default for WorkerConfig {
             error_mode: ErrorMode::Fast,
             seed: None,
             fault: Fault::default(),
+            cancel_abandoned: false,
         }
     }
 }

@@ -108,7 +108,22 @@ async fn work(State(s): State<WorkerState>, body: Body) -> Response {
         Ok(n) => n,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("request body: {e}")),
     };
-    let out = s.work().await;
+    let out = if s.config().cancel_abandoned {
+        s.work().await
+    } else {
+        // Its own task: if the client goes away, hyper drops this handler but the work goes
+        // on, holding its slot to the end (see `WorkerConfig::cancel_abandoned`).
+        let worker = s.clone();
+        match tokio::spawn(async move { worker.work().await }).await {
+            Ok(out) => out,
+            Err(e) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("work task failed: {e}"),
+                );
+            }
+        }
+    };
     let mut body = json!({
         "worker": s.name(),
         "queue_ms": out.queue_ms,

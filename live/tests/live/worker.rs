@@ -276,6 +276,40 @@ async fn hang_answers_nothing_until_cleared() {
     assert_eq!(res.status(), 200);
 }
 
+/// A client that gives up after 50 ms on a 400 ms request, then what the worker is doing.
+async fn abandon_one(cancel_abandoned: bool) -> (WorkerState, lb_live::worker::Stats) {
+    let (addr, state) = spawn_worker(WorkerConfig {
+        cancel_abandoned,
+        ..config("abandon", 1, 400.0)
+    })
+    .await;
+    let err = client()
+        .get(url(addr, "/work"))
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await
+        .expect_err("answered within 50 ms");
+    assert!(err.is_timeout(), "{err}");
+    // Give the worker time to see the connection close (it is on this runtime).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = state.stats();
+    (state, stats)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_work_runs_to_its_end_unless_told_to_stop() {
+    // Default, as in the simulator: the work goes on and holds its slot, then counts as served.
+    let (state, stats) = abandon_one(false).await;
+    assert_eq!(stats.in_service, 1, "{stats:?}");
+    wait_until(&state, "the abandoned request to finish", |s| {
+        s.ok == 1 && s.in_service == 0
+    })
+    .await;
+    // --cancel-abandoned: the slot is free as soon as the client is gone.
+    let (_, stats) = abandon_one(true).await;
+    assert_eq!((stats.in_service, stats.ok), (0, 0), "{stats:?}");
+}
+
 #[tokio::test]
 async fn bad_faults_are_refused_naming_the_field() {
     let (addr, _) = spawn_worker(config("bad", 4, 10.0)).await;

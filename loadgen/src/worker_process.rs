@@ -87,10 +87,8 @@ pub fn worker_args(index: usize, spec: &WorkerSpec, seed: u64) -> Vec<String> {
         "--error-mode".into(),
         spec.error_mode.name().into(),
         "--seed".into(),
-        // One stream per worker and run seed; a restarted worker draws the same as before.
-        seed.wrapping_mul(1_000_003)
-            .wrapping_add(index as u64)
-            .to_string(),
+        // The simulator's seed for this worker (a restarted worker starts its draws over).
+        lb_core::scenario::worker_seed(seed, index).to_string(),
     ]
 }
 

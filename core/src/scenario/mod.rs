@@ -52,6 +52,19 @@ pub enum Length {
     Requests(u64),
 }
 
+/// The seed of worker `index`'s own random numbers in a run with seed `run_seed`.
+///
+/// A worker draws whether each request fails (on arrival, when its error rate is above 0) and
+/// each service time (when the request gets a slot) from one generator of its own,
+/// `ChaCha8Rng::seed_from_u64(worker_seed(run_seed, index))`, in the simulator and in a live
+/// experiment's worker processes alike. The k-th request a worker takes therefore gets the same
+/// draws whichever algorithm sent it there, and in the simulator and live alike (common random
+/// numbers): when a live and a simulated run differ, it is not because one worker drew a tail
+/// service time the other did not.
+pub fn worker_seed(run_seed: u64, index: usize) -> u64 {
+    run_seed.wrapping_mul(1_000_003).wrapping_add(index as u64)
+}
+
 /// One worker's model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerSpec {

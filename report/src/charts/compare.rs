@@ -22,7 +22,7 @@ use super::canvas::{
     self, BACKDROP, Canvas, GRID_BOLD, GRID_LIGHT, LegendEntry, Marker, REFERENCE, SUBTLE, Shape,
     Swatch, switch_marker, text_box,
 };
-use super::scale::{Axis, Scale, clamp_ms, format_number, linear_axis};
+use super::scale::{Axis, Scale, clamp_ms, format_number, time_axis};
 use super::timeline::{
     Buckets, Label, LabelRows, fault_label, runs, series, unlabelled, value_near,
 };
@@ -366,7 +366,7 @@ pub fn sim_vs_live_p99_over_time(
         .chain(switches.iter().map(|d| d.t_s))
         .fold(last_bucket, f64::max)
         .max(1.0);
-    let x_axis = linear_axis(x_end);
+    let x_axis = time_axis(x_end);
     let mut y_axis = Scale::Log.axis(lo, hi);
     if !faults.is_empty() {
         // Headroom for the fault labels along the top of each panel.

@@ -122,8 +122,20 @@ impl Ranged for Axis {
 
 /// A linear axis from zero to a round number at or above `hi`, with 4 to 10 round ticks.
 pub(crate) fn linear_axis(hi: f64) -> Axis {
+    stepped_axis(hi, 5.0)
+}
+
+/// A time axis from zero to a round number at or above `hi`, with finer steps than
+/// [`linear_axis`] (7 to 16 ticks), so that a run fills the width: 31 s ends at 35, not 40.
+pub(crate) fn time_axis(hi: f64) -> Axis {
+    stepped_axis(hi, 8.0)
+}
+
+/// From zero to the first multiple of the 1-2-5 step at or above `hi / divisions` that is at
+/// or above `hi`.
+fn stepped_axis(hi: f64, divisions: f64) -> Axis {
     let hi = if hi.is_finite() && hi > 0.0 { hi } else { 1.0 };
-    let step = round_step(hi / 5.0);
+    let step = round_step(hi / divisions);
     let count = (hi / step - 1e-9).ceil().max(1.0) as u32;
     let bold: Vec<f64> = (0..=count).map(|i| f64::from(i) * step).collect();
     let light = (0..count)
@@ -275,6 +287,11 @@ mod tests {
         assert_eq!(labels(Scale::Linear, &axis), ["0", "10", "20", "30", "40"]);
         let flat = linear_axis(0.0);
         assert!(flat.range.end > 0.0);
+        // A 30 s run's last partial second ends at 31 s: the time axis stops at 35.
+        let time = time_axis(31.0);
+        assert_eq!(time.range, 0.0..35.0);
+        assert_eq!(time_axis(600.0).range, 0.0..600.0);
+        assert!(time_axis(f64::NAN).range.end > 0.0);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use super::canvas::{
     self, BACKDROP, Canvas, GRID_BOLD, GRID_LIGHT, LegendEntry, REFERENCE, SUBTLE, Swatch,
     switch_marker, text_box,
 };
-use super::scale::{Axis, Scale, clamp_ms, format_number, linear_axis};
+use super::scale::{Axis, Scale, clamp_ms, format_number, linear_axis, time_axis};
 use super::{font, palette};
 use crate::error::ReportError;
 use crate::schema::{DecisionRow, FaultRow, TimeseriesRow};
@@ -228,7 +228,7 @@ impl Timeline<'_> {
             .margin(10)
             .x_label_area_size(50)
             .y_label_area_size(75)
-            .build_cartesian_2d(linear_axis(x_end), axis)
+            .build_cartesian_2d(time_axis(x_end), axis)
             .map_err(canvas.error())?;
         chart
             .configure_mesh()

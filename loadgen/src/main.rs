@@ -80,9 +80,13 @@ struct ExperimentArgs {
     /// scenarios already there are kept.
     #[arg(long, default_value = "results/live")]
     out: PathBuf,
-    /// Seed of the arrival schedule (the simulator's for the same seed) and of the workers.
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the arrival schedule (the simulator's for the same seed) and of the workers'
+    /// draws.
+    #[arg(long, default_value_t = 1, conflicts_with = "seeds")]
     seed: u64,
+    /// Run seeds 1..=N instead (every algorithm N times), as `lb-sim --seeds` does.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: Option<u64>,
     /// No progress bar and no progress lines, the table only.
     #[arg(long, short)]
     quiet: bool,
@@ -288,7 +292,7 @@ fn main() -> ExitCode {
                 scenarios: a.scenarios,
                 algorithms: a.algorithms,
                 out: a.out,
-                seed: a.seed,
+                seeds: a.seeds.map_or_else(|| vec![a.seed], |n| (1..=n).collect()),
                 quiet: a.quiet,
                 with_sim: a.with_sim,
             };

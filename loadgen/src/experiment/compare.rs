@@ -224,9 +224,10 @@ pub fn table(rows: &[ComparisonRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<22} {:<18} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9}",
+        "{:<22} {:<18} {:>5} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9}",
         "scenario",
         "algorithm",
+        "seed",
         "sim p50",
         "live p50",
         "ratio",
@@ -237,12 +238,20 @@ pub fn table(rows: &[ComparisonRow]) -> String {
         "live err%",
         "switches"
     );
-    for r in rows {
+    let means = means(rows);
+    let several = means.len() < rows.len();
+    for (r, seed) in rows.iter().map(|r| (r, r.seed.to_string())).chain(
+        several
+            .then_some(())
+            .into_iter()
+            .flat_map(|()| means.iter().map(|m| (m, "mean".to_string()))),
+    ) {
         let _ = writeln!(
             s,
-            "{:<22} {:<18} {:>9.2} {:>9.2} {:>7.2} {:>9.2} {:>9.2} {:>7.2} {:>8.3} {:>9.3} {:>4}/{:<4}",
+            "{:<22} {:<18} {:>5} {:>9.2} {:>9.2} {:>7.2} {:>9.2} {:>9.2} {:>7.2} {:>8.3} {:>9.3} {:>4}/{:<4}",
             r.scenario,
             r.algorithm,
+            seed,
             r.sim_p50_ms,
             r.live_p50_ms,
             r.p50_ratio,
@@ -257,6 +266,52 @@ pub fn table(rows: &[ComparisonRow]) -> String {
     }
     s.push_str("(ms; ratio = live / sim; switches = sim/live)\n");
     s
+}
+
+/// Per scenario and algorithm, in first-seen order: the mean of each side over the seeds, and
+/// the ratio of the means (switches summed).
+pub fn means(rows: &[ComparisonRow]) -> Vec<ComparisonRow> {
+    let mut groups: Vec<(ComparisonRow, u32)> = Vec::new();
+    for r in rows {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.scenario == r.scenario && g.algorithm == r.algorithm)
+        {
+            Some((g, n)) => {
+                *n += 1;
+                g.sim_requests += r.sim_requests;
+                g.live_requests += r.live_requests;
+                g.sim_p50_ms += r.sim_p50_ms;
+                g.live_p50_ms += r.live_p50_ms;
+                g.sim_p99_ms += r.sim_p99_ms;
+                g.live_p99_ms += r.live_p99_ms;
+                g.sim_error_rate += r.sim_error_rate;
+                g.live_error_rate += r.live_error_rate;
+                g.sim_switches += r.sim_switches;
+                g.live_switches += r.live_switches;
+            }
+            None => groups.push((r.clone(), 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(g, n)| {
+            let n = f64::from(n);
+            let (sim_p50_ms, live_p50_ms) = (g.sim_p50_ms / n, g.live_p50_ms / n);
+            let (sim_p99_ms, live_p99_ms) = (g.sim_p99_ms / n, g.live_p99_ms / n);
+            ComparisonRow {
+                sim_p50_ms,
+                live_p50_ms,
+                p50_ratio: ratio(live_p50_ms, sim_p50_ms),
+                sim_p99_ms,
+                live_p99_ms,
+                p99_ratio: ratio(live_p99_ms, sim_p99_ms),
+                sim_error_rate: g.sim_error_rate / n,
+                live_error_rate: g.live_error_rate / n,
+                ..g
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -291,8 +346,22 @@ mod tests {
         assert!((r.p99_ratio - 2.5).abs() < 1e-12);
         assert_eq!(ratio(5.0, 0.0), 0.0);
         assert_eq!(ratio(f64::NAN, 1.0), 0.0);
-        let t = table(&[r]);
+        let t = table(std::slice::from_ref(&r));
         assert!(t.contains("1.25") && t.contains("2.50"), "{t}");
+        assert!(!t.contains("mean"), "one seed, no mean rows: {t}");
+        // Two seeds: means of each side, and the ratio of the means.
+        let other = ComparisonRow {
+            seed: 2,
+            sim_p50_ms: 30.0,
+            live_p50_ms: 27.5,
+            ..r.clone()
+        };
+        let m = means(&[r.clone(), other.clone()]);
+        assert_eq!(m.len(), 1);
+        assert!((m[0].sim_p50_ms - 20.0).abs() < 1e-12);
+        assert!((m[0].live_p50_ms - 20.0).abs() < 1e-12);
+        assert!((m[0].p50_ratio - 1.0).abs() < 1e-12);
+        assert!(table(&[r, other]).contains("mean"));
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub struct Options {
     pub algorithms: Vec<Strategy>,
     /// Results folder.
     pub out: PathBuf,
-    /// Seed of the arrival schedule and of the workers.
-    pub seed: u64,
+    /// Seeds, each a run of every algorithm: the arrival schedule and the workers' draws.
+    pub seeds: Vec<u64>,
     /// No progress bar.
     pub quiet: bool,
     /// Also run the simulator on the same scenarios and compare ([`compare`]).
@@ -137,7 +137,7 @@ pub fn due_times(scenario: &Scenario, seed: u64) -> Result<Vec<Duration>, Experi
 pub async fn run(opts: &Options) -> Result<String, ExperimentError> {
     let scenarios = load_scenarios(&opts.scenarios)?;
     for sc in &scenarios {
-        due_times(sc, opts.seed)?;
+        due_times(sc, 1)?;
     }
     let mut printed = String::new();
     let mut compared = Vec::new();
@@ -175,9 +175,9 @@ pub fn compare_only(paths: &[PathBuf], out: &Path) -> Result<String, ExperimentE
     Ok(compare::table(&rows))
 }
 
-/// One scenario live, every algorithm; its rows merged into `--out`.
+/// One scenario live, every algorithm and seed (seeds inner, as `lb-sim` orders its runs); its
+/// rows merged into `--out`.
 async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, ExperimentError> {
-    let due = due_times(scenario, opts.seed)?;
     let algorithms = if !opts.algorithms.is_empty() {
         opts.algorithms.clone()
     } else if !scenario.algorithms.is_empty() {
@@ -189,43 +189,42 @@ async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, Experime
         Length::Duration(d) => d.as_secs_f64(),
         Length::Requests(_) => 0.0,
     };
+    let mut schedules = Vec::with_capacity(opts.seeds.len());
+    for &seed in &opts.seeds {
+        schedules.push((seed, due_times(scenario, seed)?));
+    }
     let mut tables = output::Tables::default();
     let mut lines = Vec::new();
     for strategy in algorithms {
-        if !opts.quiet {
-            eprintln!(
-                "lb-loadgen: {} with {strategy}: {} requests over {length} s",
-                scenario.name,
-                due.len()
-            );
+        for (seed, due) in &schedules {
+            if !opts.quiet {
+                eprintln!(
+                    "lb-loadgen: {} with {strategy}, seed {seed}: {} requests over {length} s",
+                    scenario.name,
+                    due.len()
+                );
+            }
+            let bar = progress_bar(opts.quiet, length);
+            let run = live_run::run(scenario, strategy, *seed, due, bar.clone(), !opts.quiet)
+                .await
+                .map_err(|e| ExperimentError::Run {
+                    scenario: scenario.name.clone(),
+                    algorithm: format!("{strategy} (seed {seed})"),
+                    source: Box::new(e),
+                })?;
+            bar.finish_and_clear();
+            for w in &run.warnings {
+                eprintln!("lb-loadgen: warning: {w}");
+            }
+            let secs = run.sending.elapsed.as_secs_f64().max(1e-9);
+            lines.push((
+                run.summary.clone(),
+                run.sending.sent as f64 / secs,
+                run.asked_rate,
+                run.sending.late,
+            ));
+            tables.add(run);
         }
-        let bar = progress_bar(opts.quiet, length);
-        let run = live_run::run(
-            scenario,
-            strategy,
-            opts.seed,
-            &due,
-            bar.clone(),
-            !opts.quiet,
-        )
-        .await
-        .map_err(|e| ExperimentError::Run {
-            scenario: scenario.name.clone(),
-            algorithm: strategy.to_string(),
-            source: Box::new(e),
-        })?;
-        bar.finish_and_clear();
-        for w in &run.warnings {
-            eprintln!("lb-loadgen: warning: {w}");
-        }
-        let secs = run.sending.elapsed.as_secs_f64().max(1e-9);
-        lines.push((
-            run.summary.clone(),
-            run.sending.sent as f64 / secs,
-            run.asked_rate,
-            run.sending.late,
-        ));
-        tables.add(run);
     }
     tables.faults = output::fault_rows(scenario);
     output::merge_into(&opts.out, &scenario.name, tables)?;

@@ -118,9 +118,10 @@ pub fn table(runs: &[(SummaryRow, f64, f64, u64)]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<24} {:<18} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>6} {:>8}",
+        "{:<24} {:<18} {:>5} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>6} {:>8}",
         "scenario",
         "algorithm",
+        "seed",
         "requests",
         "p50 ms",
         "p99 ms",
@@ -134,9 +135,10 @@ pub fn table(runs: &[(SummaryRow, f64, f64, u64)]) -> String {
     for (r, sent, asked, late) in runs {
         let _ = writeln!(
             s,
-            "{:<24} {:<18} {:>8} {:>8.2} {:>8.2} {:>9.2} {:>8.3} {:>8.1} {:>8.1} {:>6} {:>8}",
+            "{:<24} {:<18} {:>5} {:>8} {:>8.2} {:>8.2} {:>9.2} {:>8.3} {:>8.1} {:>8.1} {:>6} {:>8}",
             r.scenario,
             r.algorithm,
+            r.seed,
             r.requests,
             r.p50_ms,
             r.p99_ms,

@@ -263,6 +263,8 @@ fn rerunning_one_scenario_replaces_its_rows_and_keeps_the_others() {
         scenario.to_str().expect("path"),
         "--algorithms",
         "round_robin",
+        "--seeds",
+        "2",
         "--out",
         out.to_str().expect("path"),
         "--quiet",
@@ -282,8 +284,10 @@ fn rerunning_one_scenario_replaces_its_rows_and_keeps_the_others() {
             vec!["short", "0.800", "0", "recover", ""]
         ]
     );
+    // One row per seed (--seeds 2), not one more per rerun.
     let (_, summary) = csv(&out.join("summary.csv"));
-    assert_eq!(summary.len(), 1, "{summary:?}");
+    let seeds: Vec<&str> = summary.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(seeds, ["1", "2"], "{summary:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

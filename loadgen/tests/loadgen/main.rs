@@ -14,6 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn worker(service_ms: f64, concurrency: u32) -> (SocketAddr, WorkerState) {
+    worker_with(lb_core_service(service_ms), concurrency).await
+}
+
+async fn worker_with(
+    service: lb_live_service::ServiceFile,
+    concurrency: u32,
+) -> (SocketAddr, WorkerState) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -21,7 +28,7 @@ async fn worker(service_ms: f64, concurrency: u32) -> (SocketAddr, WorkerState) 
     let state = WorkerState::new(WorkerConfig {
         name: "t".into(),
         concurrency,
-        service: lb_core_service(service_ms),
+        service,
         ..WorkerConfig::default()
     })
     .expect("worker");
@@ -137,7 +144,11 @@ async fn a_200_ms_stall_shows_in_the_open_loop_latencies_but_hides_from_a_closed
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_closed_loop_keeps_exactly_n_requests_in_flight() {
     let _one_at_a_time = TIMING.lock().await;
-    let (addr, w) = worker(20.0, 100).await;
+    // Exponential service times: the 8 requests finish at different moments. With a constant
+    // time they finish together, and a sample can fall in the instant when most of the next
+    // requests are still on their way to the worker (seen on CI: [8, 8, 1, 8, ...]).
+    let service = lb_live_service::ServiceFile::Exponential { mean_ms: 20.0 };
+    let (addr, w) = worker_with(service, 100).await;
     let n = 8;
     let sampler = tokio::spawn(async move {
         let mut seen = Vec::new();
@@ -158,12 +169,14 @@ async fn the_closed_loop_keeps_exactly_n_requests_in_flight() {
     )
     .await;
     let seen = sampler.await.expect("sampler");
+    // Never more than n at the worker; at a sampled instant, one or two may be on the wire
+    // between an answer and the next request (about 2% of each request's cycle).
     assert!(
-        seen.iter().all(|&k| k == n as u64 || k + 1 == n as u64),
+        seen.iter().all(|&k| k <= n as u64 && k + 2 >= n as u64),
         "{seen:?}"
     );
     assert!(
-        seen.iter().filter(|&&k| k == n as u64).count() >= 10,
+        seen.iter().filter(|&&k| k == n as u64).count() >= 8,
         "{seen:?}"
     );
     let row = report::summary_row(&s, "t", "t");
@@ -172,8 +185,8 @@ async fn the_closed_loop_keeps_exactly_n_requests_in_flight() {
         "mean in flight {}",
         row.mean_in_flight
     );
-    // 8 connections over 20 ms requests for 2 s: about 800 requests.
-    assert!((700..=820).contains(&s.sent), "{}", s.sent);
+    // 8 connections over requests of 20 ms on average for 2 s: about 790 requests (sd ~28).
+    assert!((650..=900).contains(&s.sent), "{}", s.sent);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! ```text
 //! lb-loadgen run http://127.0.0.1:8080/work --rate 500 --duration 10
 //! lb-loadgen run http://127.0.0.1:8080/work --closed --connections 64 --duration 10
-//! lb-loadgen experiment experiments/live --with-sim --out results/live
+//! lb-loadgen experiment experiments/live --seeds 3 --with-sim --out results/live
 //! lb-loadgen compare experiments/live --out results/live
 //! lb-loadgen plot results/sim
 //! ```

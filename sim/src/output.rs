@@ -99,17 +99,24 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
             .extend(WorkerRow::from_totals(&sc.name, &alg, job.seed, &totals));
     }
     for sc in scenarios {
-        for f in &sc.faults {
-            t.faults.push(FaultRow {
-                scenario: sc.name.clone(),
-                t_s: f.at.as_secs_f64(),
-                worker: f.worker as u32,
-                kind: f.action.kind().to_string(),
-                detail: f.action.detail(),
-            });
-        }
+        t.faults.extend(fault_rows(sc));
     }
     t
+}
+
+/// `scenario`'s fault timeline as `faults.csv` rows (the live experiment writes the same).
+pub fn fault_rows(scenario: &Scenario) -> Vec<FaultRow> {
+    scenario
+        .faults
+        .iter()
+        .map(|f| FaultRow {
+            scenario: scenario.name.clone(),
+            t_s: f.at.as_secs_f64(),
+            worker: f.worker as u32,
+            kind: f.action.kind().to_string(),
+            detail: f.action.detail(),
+        })
+        .collect()
 }
 
 /// Why results could not be written.

@@ -153,14 +153,7 @@ pub fn simulate(scenario: &Scenario, runs: &[(Strategy, u64)]) -> Tables {
         .iter()
         .map(|j| lb_sim::run::run(scenario, j.strategy, j.seed))
         .collect();
-    let t = lb_sim::output::tables(std::slice::from_ref(scenario), &jobs, &results);
-    Tables {
-        summary: t.summary,
-        timeseries: t.timeseries,
-        workers: t.workers,
-        decisions: t.decisions,
-        faults: t.faults,
-    }
+    lb_sim::output::tables(std::slice::from_ref(scenario), &jobs, &results)
 }
 
 /// Simulate `scenario` for the algorithms and seeds of its live rows in `out/summary.csv`,

@@ -13,7 +13,7 @@ use crate::worker_process::WorkerPool;
 use bytes::Bytes;
 use hyper::header::HeaderName;
 use indicatif::ProgressBar;
-use lb_core::scenario::{Length, Scenario};
+use lb_core::scenario::Scenario;
 use lb_core::{BalancerConfig, Strategy};
 use lb_live::balancer::config::Settings;
 use lb_live::balancer::health::HealthSettings;
@@ -151,12 +151,7 @@ pub async fn run(
     progress: ProgressBar,
     verbose: bool,
 ) -> Result<LiveRun, ExperimentError> {
-    let Length::Duration(length) = scenario.length else {
-        return Err(ExperimentError::NeedsDuration {
-            origin: scenario.origin.clone(),
-        });
-    };
-    let length = std_duration(length);
+    let length = std_duration(super::live_length(scenario)?);
     let warmup = std_duration(scenario.warmup);
     let mut pool = WorkerPool::start(&scenario.workers, seed).await?;
     let addrs = pool.addrs();

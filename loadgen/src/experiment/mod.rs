@@ -113,13 +113,19 @@ pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExperimentErro
         .collect()
 }
 
+/// How long `scenario` sends: a live run needs `duration_s`, not `requests`.
+pub(crate) fn live_length(scenario: &Scenario) -> Result<lb_core::time::Duration, ExperimentError> {
+    match scenario.length {
+        Length::Duration(d) => Ok(d),
+        Length::Requests(_) => Err(ExperimentError::NeedsDuration {
+            origin: scenario.origin.clone(),
+        }),
+    }
+}
+
 /// The due times of `scenario`'s arrivals for `seed`, as the simulator draws them.
 pub fn due_times(scenario: &Scenario, seed: u64) -> Result<Vec<Duration>, ExperimentError> {
-    let Length::Duration(length) = scenario.length else {
-        return Err(ExperimentError::NeedsDuration {
-            origin: scenario.origin.clone(),
-        });
-    };
+    let length = live_length(scenario)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(STREAM_ARRIVALS);
     let mut schedule = scenario.arrivals.schedule(Some(Instant::ZERO + length));
@@ -137,7 +143,7 @@ pub fn due_times(scenario: &Scenario, seed: u64) -> Result<Vec<Duration>, Experi
 pub async fn run(opts: &Options) -> Result<String, ExperimentError> {
     let scenarios = load_scenarios(&opts.scenarios)?;
     for sc in &scenarios {
-        due_times(sc, 1)?;
+        live_length(sc)?;
     }
     let mut printed = String::new();
     let mut compared = Vec::new();
@@ -185,10 +191,7 @@ async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, Experime
     } else {
         DEFAULT_ALGORITHMS.to_vec()
     };
-    let length = match scenario.length {
-        Length::Duration(d) => d.as_secs_f64(),
-        Length::Requests(_) => 0.0,
-    };
+    let length = live_length(scenario)?.as_secs_f64();
     let mut schedules = Vec::with_capacity(opts.seeds.len());
     for &seed in &opts.seeds {
         schedules.push((seed, due_times(scenario, seed)?));
@@ -223,7 +226,7 @@ async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, Experime
                 run.asked_rate,
                 run.sending.late,
             ));
-            tables.add(run);
+            output::add(&mut tables, run);
         }
     }
     tables.faults = output::fault_rows(scenario);

@@ -3,7 +3,6 @@
 
 use super::error::ExperimentError;
 use super::live_run::LiveRun;
-use lb_core::scenario::Scenario;
 use lb_report::{
     DecisionRow, FaultRow, ReportError, Row, SummaryRow, TimeseriesRow, WorkerRow, read_csv,
     write_csv,
@@ -11,45 +10,19 @@ use lb_report::{
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The five CSVs' rows of one experiment, plus what the generator did per run.
-#[derive(Debug, Default)]
-pub struct Tables {
-    /// summary.csv
-    pub summary: Vec<SummaryRow>,
-    /// timeseries.csv
-    pub timeseries: Vec<TimeseriesRow>,
-    /// workers.csv
-    pub workers: Vec<WorkerRow>,
-    /// decisions.csv
-    pub decisions: Vec<DecisionRow>,
-    /// faults.csv
-    pub faults: Vec<FaultRow>,
+/// The five CSVs' rows: the simulator's own type, filled here from live runs.
+pub use lb_sim::output::Tables;
+
+/// Append one live run's rows to `t`.
+pub fn add(t: &mut Tables, run: LiveRun) {
+    t.summary.push(run.summary);
+    t.timeseries.extend(run.timeseries);
+    t.workers.extend(run.workers);
+    t.decisions.extend(run.decisions);
 }
 
-impl Tables {
-    /// Append one run's rows.
-    pub fn add(&mut self, run: LiveRun) {
-        self.summary.push(run.summary);
-        self.timeseries.extend(run.timeseries);
-        self.workers.extend(run.workers);
-        self.decisions.extend(run.decisions);
-    }
-}
-
-/// The scenario's fault timeline as `faults.csv` rows.
-pub fn fault_rows(scenario: &Scenario) -> Vec<FaultRow> {
-    scenario
-        .faults
-        .iter()
-        .map(|f| FaultRow {
-            scenario: scenario.name.clone(),
-            t_s: f.at.as_secs_f64(),
-            worker: f.worker as u32,
-            kind: f.action.kind().to_string(),
-            detail: f.action.detail(),
-        })
-        .collect()
-}
+/// The scenario's fault timeline as `faults.csv` rows (as the simulator writes them).
+pub use lb_sim::output::fault_rows;
 
 /// Replace `scenario`'s rows in `path` (if it exists) by `new`, keeping every other row.
 pub fn merge<T: Row>(

@@ -3,7 +3,7 @@
 //! With no arguments it runs every scenario in `experiments/` with every algorithm over 5 seeds
 //! into `results/sim/`.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
 use lb_core::scenario::Scenario;
 use lb_core::{Algorithm, Strategy};
@@ -74,38 +74,19 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The scenario files named by `paths` (folders give their `*.toml` files, sorted by name).
+/// The scenario files named by `paths` (folders give their `*.toml` files, sorted by name);
+/// none: `experiments/`.
 fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let default = [PathBuf::from("experiments")];
-    let paths = if paths.is_empty() {
-        &default[..]
-    } else {
-        paths
-    };
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("{}: cannot list folder", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                bail!("{}: no *.toml scenario files in this folder", p.display());
-            }
-            files.extend(found);
-        } else if p.exists() {
-            files.push(p.clone());
-        } else if paths == default {
-            bail!(
-                "no scenario given and ./experiments not found: run from the repository root or name scenario files"
-            );
-        } else {
-            bail!("{}: no such file or folder", p.display());
-        }
+    if !paths.is_empty() {
+        return Ok(lb_core::scenario::scenario_files(paths)?);
     }
-    Ok(files)
+    let default = PathBuf::from("experiments");
+    if !default.is_dir() {
+        bail!(
+            "no scenario given and ./experiments not found: run from the repository root or name scenario files"
+        );
+    }
+    Ok(lb_core::scenario::scenario_files(&[default])?)
 }
 
 fn load(files: &[PathBuf], scale: f64) -> anyhow::Result<Vec<Scenario>> {

@@ -13,6 +13,20 @@ pub enum ScenarioError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A scenario path names nothing.
+    #[error("{0}: no such file or folder")]
+    NotFound(PathBuf),
+    /// A folder given as scenarios cannot be listed.
+    #[error("{path}: cannot list folder: {source}")]
+    List {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A folder given as scenarios holds no `*.toml` file.
+    #[error("{0}: no *.toml scenario files in this folder")]
+    EmptyFolder(PathBuf),
     /// The file is not valid TOML, or does not fit the scenario format (unknown field, wrong
     /// type, missing field). The message carries the line, the column and the field.
     #[error("{path}: {message}")]

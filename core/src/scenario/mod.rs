@@ -41,7 +41,7 @@ use crate::health::{ActiveConfig, OutlierConfig};
 use crate::stats::StatsConfig;
 use crate::strategy::Strategy;
 use crate::time::{Duration, Instant};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How long a scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +50,42 @@ pub enum Length {
     Duration(Duration),
     /// Arrivals stop once this many requests after the warm-up have arrived.
     Requests(u64),
+}
+
+/// The scenario files named by `paths`: files as given, folders replaced by their `*.toml`
+/// files sorted by name (what `lb-sim` and `lb-loadgen experiment` accept on the command line).
+///
+/// # Errors
+///
+/// [`ScenarioError::NotFound`] for a path that names nothing, [`ScenarioError::List`] for a
+/// folder that cannot be listed, [`ScenarioError::EmptyFolder`] for one without `*.toml` files.
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let list = |source| ScenarioError::List {
+                path: p.clone(),
+                source,
+            };
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(p).map_err(list)? {
+                let path = entry.map_err(list)?.path();
+                if path.is_file() && path.extension().is_some_and(|x| x == "toml") {
+                    found.push(path);
+                }
+            }
+            if found.is_empty() {
+                return Err(ScenarioError::EmptyFolder(p.clone()));
+            }
+            found.sort();
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return Err(ScenarioError::NotFound(p.clone()));
+        }
+    }
+    Ok(files)
 }
 
 /// The seed of worker `index`'s own random numbers in a run with seed `run_seed`.

@@ -273,3 +273,32 @@ fn the_engine_table_fills_the_engine_config() {
             .is_none()
     );
 }
+
+#[test]
+fn scenario_files_expand_folders_in_name_order_and_name_what_is_wrong() {
+    let dir = std::env::temp_dir().join(format!("lb-core-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (full, empty) = (dir.join("full"), dir.join("empty"));
+    std::fs::create_dir_all(&full).expect("dir");
+    std::fs::create_dir_all(&empty).expect("dir");
+    for f in ["b.toml", "a.toml", "notes.txt"] {
+        std::fs::write(full.join(f), "").expect("write");
+    }
+    let single = dir.join("one.toml");
+    std::fs::write(&single, "").expect("write");
+    let files = super::scenario_files(&[full.clone(), single.clone()]).expect("files");
+    assert_eq!(files, [full.join("a.toml"), full.join("b.toml"), single]);
+    let e = super::scenario_files(std::slice::from_ref(&empty)).expect_err("empty folder");
+    assert!(
+        matches!(e, ScenarioError::EmptyFolder(ref p) if *p == empty),
+        "{e}"
+    );
+    let missing = dir.join("missing.toml");
+    let e = super::scenario_files(&[missing]).expect_err("missing");
+    assert!(
+        e.to_string()
+            .ends_with("missing.toml: no such file or folder"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -52,17 +52,6 @@ pub enum ExperimentError {
         /// What failed.
         source: Box<ExperimentError>,
     },
-    /// A scenario path could not be read (a folder listing).
-    #[error("{path}: {source}")]
-    Read {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A folder given as scenarios holds no `*.toml` file.
-    #[error("{0}: no *.toml scenario files in this folder")]
-    NoScenarios(PathBuf),
     /// A live row names an algorithm this build does not know.
     #[error("{path}: algorithm `{name}`: {reason}")]
     Algorithm {

@@ -76,38 +76,9 @@ pub struct Options {
     pub with_sim: bool,
 }
 
-/// The scenario files named by `paths`: files as given, folders replaced by their `*.toml`
-/// files in name order.
-pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExperimentError> {
-    let mut files = Vec::new();
-    for p in paths {
-        if !p.is_dir() {
-            files.push(p.clone());
-            continue;
-        }
-        let read = |source| ExperimentError::Read {
-            path: p.clone(),
-            source,
-        };
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir(p).map_err(read)? {
-            let path = entry.map_err(read)?.path();
-            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-                found.push(path);
-            }
-        }
-        if found.is_empty() {
-            return Err(ExperimentError::NoScenarios(p.clone()));
-        }
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
-}
-
 /// Read every scenario first, so that a malformed one stops the experiment before any run.
 pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExperimentError> {
-    scenario_files(paths)?
+    lb_core::scenario::scenario_files(paths)?
         .iter()
         .map(|f| Scenario::from_file(f).map_err(ExperimentError::from))
         .collect()

@@ -1,17 +1,23 @@
-//! The balancer: pool view + algorithm + health + stats, driven by its caller.
+//! One balancer shard: pool view + algorithm + health + stats, driven by its caller.
 //!
 //! The caller (the simulator's event loop, or live mode's proxy and probe tasks) owns time and
 //! I/O and tells the balancer what happened:
 //!
 //! - [`Balancer::pick`] when a request arrives: which worker should take it (or none: 503);
-//! - [`Balancer::on_response`] when the worker answered, failed, refused or timed out;
+//! - [`Balancer::on_response`] when the worker answered, failed, refused or timed out; it returns
+//!   the [`Ejection`] when that outcome got the worker ejected;
 //! - [`Balancer::on_probe`] with each active health-check result;
-//! - [`Balancer::tick`] periodically (every second by default) to expire ejections and, in
-//!   adaptive mode, let the decision engine look at the pool and switch algorithm.
+//! - [`Balancer::tick`] periodically (every second by default) to expire ejections.
 //!
-//! With an [`EngineConfig`] the balancer is *adaptive*: it starts with the engine's baseline
-//! algorithm and [`tick`](Balancer::tick) runs the [`DecisionEngine`]. [`Balancer::pin`] is the
-//! operator's override (manual mode); [`Balancer::set_mode`] hands control back.
+//! A `Balancer` is one *shard*. The whole balancer is [`Control`](crate::Control) over one or
+//! more shards ([`Sharded`](crate::Sharded) holds both): the decision engine, pool-wide
+//! ejection and every change to the pool go through `Control`, which applies them to every
+//! shard. A lone `Balancer` has no engine; it runs the algorithm it is given.
+//!
+//! Workers have stable [`WorkerId`]s: removing one leaves its slot empty and moves nobody, so
+//! the algorithms' cursors survive removals. Each worker carries the caller's *label* (its name
+//! in every decision and status) and a *payload* `P` (live mode keeps the address, the request
+//! URI's authority and the worker's counters there; the simulator keeps nothing).
 //!
 //! A worker is *available* when its active health check says up, outlier detection has not
 //! ejected it and it is not draining. Algorithms only ever see available workers as candidates.
@@ -29,17 +35,17 @@
 //! assert_eq!(lb.in_flight(w), 1);
 //! lb.on_response(w, now + Duration::from_millis(10), Duration::from_millis(10), Outcome::Ok);
 //! assert_eq!(lb.in_flight(w), 0);
+//! assert_eq!(lb.label(w), Some("w0"));
 //! ```
 
-use crate::engine::{Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation};
-use crate::health::{ActiveConfig, ActiveHealth, OutlierConfig, OutlierDetector};
+use crate::engine::WorkerObservation;
+use crate::health::{ActiveConfig, ActiveHealth, OutlierConfig, OutlierDetector, Streak};
 use crate::pick::{Algorithm, AnyPicker, Pick, Pool};
 use crate::stats::{StatsConfig, WorkerStats};
 use crate::time::{Duration, Instant};
+pub use crate::worker_id::WorkerId;
 use rand::Rng;
-
-/// A worker's index in the pool.
-pub type WorkerId = usize;
+use std::sync::Arc;
 
 /// How a dispatched request ended, as the balancer saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,10 +70,8 @@ impl Outcome {
 /// Everything a balancer needs to know besides its workers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BalancerConfig {
-    /// The algorithm to start with (in adaptive mode: the engine's baseline instead).
+    /// The algorithm to start with (under an adaptive engine: the engine's baseline instead).
     pub algorithm: Algorithm,
-    /// The decision engine's settings; `Some` makes the balancer adaptive.
-    pub engine: Option<EngineConfig>,
     /// Windowed stats settings.
     pub stats: StatsConfig,
     /// Active health-check thresholds.
@@ -81,7 +85,6 @@ impl BalancerConfig {
     pub fn new(algorithm: Algorithm) -> Self {
         BalancerConfig {
             algorithm,
-            engine: None,
             stats: StatsConfig::default(),
             active: ActiveConfig::default(),
             outlier: OutlierConfig::default(),
@@ -89,8 +92,21 @@ impl BalancerConfig {
     }
 }
 
+/// Outlier detection took a worker out: until when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ejection {
+    /// The worker.
+    pub worker: WorkerId,
+    /// When the ejection ends (unless active checks bring it back first).
+    pub until: Instant,
+}
+
 #[derive(Debug)]
-struct Worker {
+struct Worker<P> {
+    /// `Some` while a worker holds this slot.
+    payload: Option<P>,
+    generation: u32,
+    label: Arc<str>,
     stats: WorkerStats,
     health: ActiveHealth,
     weight: u32,
@@ -99,13 +115,13 @@ struct Worker {
 }
 
 /// The pool as the algorithms see it at one instant.
-struct View<'a> {
-    workers: &'a [Worker],
+struct View<'a, P> {
+    workers: &'a [Worker<P>],
     available: usize,
     now: Instant,
 }
 
-impl Pool for View<'_> {
+impl<P> Pool for View<'_, P> {
     #[inline]
     fn len(&self) -> usize {
         self.workers.len()
@@ -134,43 +150,63 @@ impl Pool for View<'_> {
     }
 }
 
-/// The load balancer's brain. `R` is the injected random number generator.
+/// One shard of the load balancer's brain. `R` is the injected random number generator, `P`
+/// what the caller keeps with each worker.
 #[derive(Debug)]
-pub struct Balancer<R> {
-    workers: Vec<Worker>,
+pub struct Balancer<R, P = ()> {
+    workers: Vec<Worker<P>>,
+    present: usize,
     available: usize,
     picker: AnyPicker,
     outlier: OutlierDetector,
     rng: R,
     config: BalancerConfig,
-    ejections: u64,
-    engine: Option<DecisionEngine>,
-    observations: Vec<WorkerObservation>,
 }
 
 impl<R: Rng> Balancer<R> {
     /// A balancer over workers with the given weights (a weight of 0 is taken as 1), all
-    /// initially healthy, starting at `now`.
+    /// initially healthy, starting at `now`. Worker `i` gets `WorkerId::first(i)` and the
+    /// label `w{i}`.
     pub fn new(config: BalancerConfig, weights: &[u32], rng: R, now: Instant) -> Self {
-        let engine = config.engine.clone().map(DecisionEngine::new);
-        let first = engine
-            .as_ref()
-            .map_or(config.algorithm, |e| e.config().baseline);
-        let mut b = Balancer {
-            workers: Vec::with_capacity(weights.len()),
+        let mut b = Balancer::empty(config, rng);
+        for (i, &w) in weights.iter().enumerate() {
+            b.add_worker(Arc::from(format!("w{i}")), w, (), now);
+        }
+        b
+    }
+}
+
+impl<R: Rng, P> Balancer<R, P> {
+    /// A balancer with no workers yet, running `config.algorithm`.
+    pub fn empty(config: BalancerConfig, rng: R) -> Self {
+        Balancer {
+            workers: Vec::new(),
+            present: 0,
             available: 0,
-            picker: AnyPicker::new(first),
+            picker: AnyPicker::new(config.algorithm),
             outlier: OutlierDetector::new(config.outlier, 0),
             rng,
             config,
-            ejections: 0,
-            engine,
-            observations: Vec::new(),
-        };
-        for &w in weights {
-            b.add_worker(w, now);
         }
-        b
+    }
+
+    #[inline]
+    fn get(&self, id: WorkerId) -> Option<&Worker<P>> {
+        self.workers
+            .get(id.slot())
+            .filter(|w| w.generation == id.generation() && w.payload.is_some())
+    }
+
+    #[inline]
+    fn get_mut(&mut self, id: WorkerId) -> Option<&mut Worker<P>> {
+        self.workers
+            .get_mut(id.slot())
+            .filter(|w| w.generation == id.generation() && w.payload.is_some())
+    }
+
+    #[inline]
+    fn id_at(&self, slot: usize) -> WorkerId {
+        WorkerId::new(slot as u32, self.workers[slot].generation)
     }
 
     /// Choose a worker for a new request, and count it in flight there. `None` when no worker
@@ -184,27 +220,30 @@ impl<R: Rng> Balancer<R> {
         };
         let w = self.picker.pick(&view, &mut self.rng)?;
         self.workers[w].stats.on_dispatch();
-        Some(w)
+        Some(self.id_at(w))
     }
 
     /// Like [`pick`](Self::pick), but never `exclude` (a worker that just refused a connection,
     /// when retrying elsewhere). `None` when no other worker is available.
     pub fn pick_excluding(&mut self, now: Instant, exclude: WorkerId) -> Option<WorkerId> {
-        let was = self.workers.get(exclude).is_some_and(|w| w.available);
+        let was = self.get(exclude).is_some_and(|w| w.available);
+        let slot = exclude.slot();
         if was {
-            self.workers[exclude].available = false;
+            self.workers[slot].available = false;
             self.available -= 1;
         }
         let picked = self.pick(now);
         if was {
-            self.workers[exclude].available = true;
+            self.workers[slot].available = true;
             self.available += 1;
         }
         picked
     }
 
     /// The end of a request that [`pick`](Self::pick) sent to `worker`, `latency` after it
-    /// arrived. Unknown workers are ignored.
+    /// arrived. Returns the ejection this outcome caused, if it caused one (already applied
+    /// here; [`Control`](crate::Control) applies it to the other shards). Unknown workers
+    /// (removed since) are ignored.
     #[inline]
     pub fn on_response(
         &mut self,
@@ -212,23 +251,20 @@ impl<R: Rng> Balancer<R> {
         now: Instant,
         latency: Duration,
         outcome: Outcome,
-    ) {
-        let Some(w) = self.workers.get_mut(worker) else {
-            return;
-        };
+    ) -> Option<Ejection> {
+        let w = self.get_mut(worker)?;
         let ok = outcome.is_ok();
         w.stats.on_response(now, latency, ok);
-        if self.outlier.on_outcome(worker, ok, now).is_some() {
-            self.ejections += 1;
-            self.refresh(worker);
-        }
+        let until = self.outlier.on_outcome(worker.slot(), ok, now)?;
+        self.refresh(worker.slot());
+        Some(Ejection { worker, until })
     }
 
     /// A request that [`pick`](Self::pick) sent to `worker` ended without a verdict on the
     /// worker (its client gave up first): it stops counting in flight, and counts nowhere else
     /// (not in the stats window, not for outlier ejection).
     pub fn on_cancel(&mut self, worker: WorkerId) {
-        if let Some(w) = self.workers.get_mut(worker) {
+        if let Some(w) = self.get_mut(worker) {
             w.stats.on_cancel();
         }
     }
@@ -237,93 +273,59 @@ impl<R: Rng> Balancer<R> {
     /// health flipped. A worker that active checks bring back up (after `rise` good probes)
     /// also leaves outlier ejection: it was down, it is back, it starts with a clean slate.
     pub fn on_probe(&mut self, worker: WorkerId, now: Instant, ok: bool) -> Option<bool> {
-        let flipped = self.workers.get_mut(worker)?.health.observe(ok);
+        let flipped = self.get_mut(worker)?.health.observe(ok);
         if flipped == Some(true) {
-            self.outlier.reinstate(worker, now);
+            self.outlier.reinstate(worker.slot(), now);
         }
         if flipped.is_some() {
-            self.refresh(worker);
+            self.refresh(worker.slot());
         }
         flipped
     }
 
-    /// Periodic housekeeping: brings back workers whose ejection expired and, in adaptive mode,
-    /// runs the decision engine. Returns the switch the engine made, if any (already applied).
-    pub fn tick(&mut self, now: Instant) -> Option<Decision> {
-        if self.outlier.tick(now) > 0 {
+    /// Eject `worker` until `until` because another shard's evidence did (see
+    /// [`OutlierDetector::eject`]). Returns whether it was newly ejected here.
+    pub fn eject(&mut self, worker: WorkerId, until: Instant, now: Instant) -> bool {
+        if self.get(worker).is_none() {
+            return false;
+        }
+        let newly = self.outlier.eject(worker.slot(), until, now);
+        self.refresh(worker.slot());
+        newly
+    }
+
+    /// Periodic housekeeping: brings back workers whose ejection expired at `now`. Returns how
+    /// many came back.
+    pub fn tick(&mut self, now: Instant) -> usize {
+        let back = self.outlier.tick(now);
+        if back > 0 {
             for i in 0..self.workers.len() {
                 self.refresh(i);
             }
         }
-        self.engine.as_ref()?;
-        let mut observations = std::mem::take(&mut self.observations);
-        self.observe(now, &mut observations);
-        let current = self.picker.algorithm();
-        let d = self.engine.as_mut().and_then(|engine| {
-            engine.tick(
-                &Observation {
-                    now,
-                    workers: &observations,
-                },
-                current,
-            )
-        });
-        self.observations = observations;
-        let d = d?;
-        self.set_algorithm(d.to);
-        Some(d)
+        back
     }
 
-    /// What the decision engine sees of each worker at `now`, written into `out` (cleared
-    /// first). Shells that run one engine over several balancers (live mode's shards) merge
-    /// these.
+    /// What the decision engine sees of each worker at `now`, in slot order, written into `out`
+    /// (cleared first). [`Control`](crate::Control) merges these over the shards.
     pub fn observe(&self, now: Instant, out: &mut Vec<WorkerObservation>) {
         out.clear();
-        out.extend(self.workers.iter().map(|w| WorkerObservation {
-            available: w.available,
-            weight: w.weight,
-            in_flight: w.stats.in_flight(),
-            window: w.stats.window_summary(now),
-            latency_ewma: w.stats.latency_ewma(),
-            last_response: w.stats.last_response(),
-        }));
-    }
-
-    /// The operator's override: run `algorithm` from now on. In adaptive mode this also puts
-    /// the engine in manual mode (it keeps watching but stops switching) and logs the change.
-    pub fn pin(&mut self, now: Instant, algorithm: Algorithm) {
-        let from = self.picker.algorithm();
-        if let Some(e) = self.engine.as_mut() {
-            e.pin(now, from, algorithm);
-        }
-        self.set_algorithm(algorithm);
-    }
-
-    /// Hand control to the engine (`Adaptive`) or take it (`Manual`). Returns false when the
-    /// balancer has no engine.
-    pub fn set_mode(&mut self, mode: Mode) -> bool {
-        match self.engine.as_mut() {
-            Some(e) => {
-                e.set_mode(mode);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Who chooses the algorithm: `Manual` without an engine.
-    pub fn mode(&self) -> Mode {
-        self.engine.as_ref().map_or(Mode::Manual, |e| e.mode())
-    }
-
-    /// The decision engine, in adaptive mode.
-    pub fn engine(&self) -> Option<&DecisionEngine> {
-        self.engine.as_ref()
-    }
-
-    /// Every switch the engine (or an operator, through [`pin`](Self::pin)) made.
-    pub fn decisions(&self) -> &[Decision] {
-        self.engine.as_ref().map_or(&[], |e| e.log())
+        out.extend(
+            self.workers
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.payload.is_some())
+                .map(|(i, w)| WorkerObservation {
+                    id: WorkerId::new(i as u32, w.generation),
+                    label: Arc::clone(&w.label),
+                    available: w.available,
+                    weight: w.weight,
+                    in_flight: w.stats.in_flight(),
+                    window: w.stats.window_summary(now),
+                    latency_ewma: w.stats.latency_ewma(),
+                    last_response: w.stats.last_response(),
+                }),
+        );
     }
 
     /// Switch algorithm now. Per-worker state (in flight, latency, health) is kept; only the
@@ -344,49 +346,97 @@ impl<R: Rng> Balancer<R> {
         &self.config
     }
 
-    /// Add a worker (healthy, not draining); returns its id.
-    pub fn add_worker(&mut self, weight: u32, now: Instant) -> WorkerId {
-        self.workers.push(Worker {
+    /// Add a worker (healthy, not draining) named `label`, carrying `payload`. It takes the
+    /// lowest empty slot, or a new one: shards given the same additions and removals in the
+    /// same order give every worker the same id.
+    pub fn add_worker(
+        &mut self,
+        label: Arc<str>,
+        weight: u32,
+        payload: P,
+        now: Instant,
+    ) -> WorkerId {
+        self.add_shared_worker(label, weight, payload, Streak::new(), now)
+    }
+
+    /// Like [`add_worker`](Self::add_worker), with the worker's run of failures counted in
+    /// `streak`, which other shards share (see [`Streak`]).
+    pub fn add_shared_worker(
+        &mut self,
+        label: Arc<str>,
+        weight: u32,
+        payload: P,
+        streak: Streak,
+        now: Instant,
+    ) -> WorkerId {
+        let slot = self
+            .workers
+            .iter()
+            .position(|w| w.payload.is_none())
+            .unwrap_or(self.workers.len());
+        let fresh = |generation| Worker {
+            payload: Some(payload),
+            generation,
+            label,
             stats: WorkerStats::new(&self.config.stats, now),
             health: ActiveHealth::new(self.config.active, true),
             weight: weight.max(1),
             draining: false,
             available: false,
-        });
-        self.outlier.add_worker();
-        let id = self.workers.len() - 1;
-        self.refresh(id);
-        id
+        };
+        if slot == self.workers.len() {
+            self.workers.push(fresh(0));
+        } else {
+            let generation = self.workers[slot].generation.wrapping_add(1);
+            self.workers[slot] = fresh(generation);
+        }
+        self.present += 1;
+        self.outlier.occupy(slot, streak);
+        self.picker.forget(slot);
+        self.refresh(slot);
+        self.id_at(slot)
     }
 
     /// Stop sending new requests to `worker` (`true`), or take it back (`false`). Requests in
-    /// flight finish normally.
-    pub fn set_draining(&mut self, worker: WorkerId, draining: bool) {
-        if let Some(w) = self.workers.get_mut(worker) {
-            w.draining = draining;
-            self.refresh(worker);
-        }
+    /// flight finish normally. Returns whether the worker exists.
+    pub fn set_draining(&mut self, worker: WorkerId, draining: bool) -> bool {
+        let Some(w) = self.get_mut(worker) else {
+            return false;
+        };
+        w.draining = draining;
+        self.refresh(worker.slot());
+        true
     }
 
-    /// Remove `worker` from the pool; workers after it move down one index. Returns whether it
-    /// existed.
-    pub fn remove_worker(&mut self, worker: WorkerId) -> bool {
-        if worker >= self.workers.len() {
-            return false;
-        }
-        let w = self.workers.remove(worker);
+    /// Remove `worker` from the pool and hand back its payload; no other worker moves, and
+    /// responses still in flight for it are ignored when they come. `None` if it was not in
+    /// the pool.
+    pub fn remove_worker(&mut self, worker: WorkerId) -> Option<P> {
+        let slot = worker.slot();
+        let w = self.get_mut(worker)?;
+        let payload = w.payload.take();
         if w.available {
+            w.available = false;
             self.available -= 1;
         }
-        self.outlier.remove_worker(worker);
-        // Cursors and smooth weights are indexed by worker: start the algorithm afresh.
-        self.picker = AnyPicker::new(self.picker.algorithm());
-        true
+        self.present -= 1;
+        self.outlier.vacate(slot);
+        self.picker.forget(slot);
+        payload
+    }
+
+    /// The workers in the pool, in slot order.
+    pub fn ids(&self) -> impl Iterator<Item = WorkerId> + '_ {
+        self.workers
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.payload.is_some())
+            .map(|(i, w)| WorkerId::new(i as u32, w.generation))
     }
 
     /// Number of workers in the pool.
     pub fn worker_count(&self) -> usize {
-        self.workers.len()
+        self.present
     }
 
     /// Number of workers that may take requests now.
@@ -394,54 +444,63 @@ impl<R: Rng> Balancer<R> {
         self.available
     }
 
+    /// Whether `worker` is in the pool.
+    pub fn contains(&self, worker: WorkerId) -> bool {
+        self.get(worker).is_some()
+    }
+
+    /// The label `worker` was added with.
+    pub fn label(&self, worker: WorkerId) -> Option<&str> {
+        self.get(worker).map(|w| &*w.label)
+    }
+
+    /// What the caller keeps with `worker`.
+    #[inline]
+    pub fn payload(&self, worker: WorkerId) -> Option<&P> {
+        self.get(worker).and_then(|w| w.payload.as_ref())
+    }
+
     /// Whether `worker` may take requests now.
     pub fn is_available(&self, worker: WorkerId) -> bool {
-        self.workers.get(worker).is_some_and(|w| w.available)
+        self.get(worker).is_some_and(|w| w.available)
     }
 
     /// Whether `worker`'s active health check says up.
     pub fn is_healthy(&self, worker: WorkerId) -> bool {
-        self.workers
-            .get(worker)
-            .is_some_and(|w| w.health.is_healthy())
+        self.get(worker).is_some_and(|w| w.health.is_healthy())
     }
 
     /// Whether outlier detection has ejected `worker`.
     pub fn is_ejected(&self, worker: WorkerId) -> bool {
-        self.outlier.is_ejected(worker)
+        self.get(worker).is_some() && self.outlier.is_ejected(worker.slot())
     }
 
     /// Whether `worker` is draining.
     pub fn is_draining(&self, worker: WorkerId) -> bool {
-        self.workers.get(worker).is_some_and(|w| w.draining)
+        self.get(worker).is_some_and(|w| w.draining)
     }
 
     /// Requests in flight on `worker`.
     pub fn in_flight(&self, worker: WorkerId) -> u32 {
-        self.workers.get(worker).map_or(0, |w| w.stats.in_flight())
+        self.get(worker).map_or(0, |w| w.stats.in_flight())
     }
 
     /// The stats of `worker`.
     pub fn stats(&self, worker: WorkerId) -> Option<&WorkerStats> {
-        self.workers.get(worker).map(|w| &w.stats)
+        self.get(worker).map(|w| &w.stats)
     }
 
     /// The weight of `worker`.
     pub fn weight(&self, worker: WorkerId) -> Option<u32> {
-        self.workers.get(worker).map(|w| w.weight)
+        self.get(worker).map(|w| w.weight)
     }
 
-    /// How many times outlier detection has ejected a worker since the start.
-    pub fn ejections(&self) -> u64 {
-        self.ejections
-    }
-
-    fn refresh(&mut self, i: WorkerId) {
+    fn refresh(&mut self, i: usize) {
         let ejected = self.outlier.is_ejected(i);
         let Some(w) = self.workers.get_mut(i) else {
             return;
         };
-        let now_available = w.health.is_healthy() && !ejected && !w.draining;
+        let now_available = w.payload.is_some() && w.health.is_healthy() && !ejected && !w.draining;
         if now_available != w.available {
             w.available = now_available;
             if now_available {
@@ -472,21 +531,25 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    fn id(i: u32) -> WorkerId {
+        WorkerId::first(i)
+    }
+
     #[test]
     fn a_worker_that_fails_fall_probes_takes_no_traffic_until_rise_good_probes() {
         let mut lb = balancer(Algorithm::RoundRobin, 3);
         let t = Instant::ZERO;
-        assert_eq!(lb.on_probe(1, t, false), None);
-        assert_eq!(lb.on_probe(1, t, false), None);
-        assert_eq!(lb.on_probe(1, t, false), Some(false));
+        assert_eq!(lb.on_probe(id(1), t, false), None);
+        assert_eq!(lb.on_probe(id(1), t, false), None);
+        assert_eq!(lb.on_probe(id(1), t, false), Some(false));
         assert_eq!(lb.available_count(), 2);
         for _ in 0..30 {
             let w = lb.pick(t).unwrap();
-            assert_ne!(w, 1);
+            assert_ne!(w, id(1));
             lb.on_response(w, t, ms(1), Outcome::Ok);
         }
-        assert_eq!(lb.on_probe(1, t, true), None);
-        assert_eq!(lb.on_probe(1, t, true), Some(true));
+        assert_eq!(lb.on_probe(id(1), t, true), None);
+        assert_eq!(lb.on_probe(id(1), t, true), Some(true));
         assert_eq!(lb.available_count(), 3);
     }
 
@@ -495,16 +558,26 @@ mod tests {
         let mut lb = balancer(Algorithm::RoundRobin, 4);
         let cfg = lb.config().outlier;
         let t = Instant::from_nanos(1);
-        for _ in 0..cfg.consecutive_failures {
-            lb.on_response(2, t, ms(1), Outcome::Error);
+        for _ in 1..cfg.consecutive_failures {
+            assert_eq!(lb.on_response(id(2), t, ms(1), Outcome::Error), None);
         }
-        assert!(lb.is_ejected(2));
-        assert!(!lb.is_available(2));
-        assert_eq!(lb.ejections(), 1);
-        lb.tick(t + (cfg.base_ejection - Duration::from_nanos(1)));
-        assert!(lb.is_ejected(2));
-        lb.tick(t + cfg.base_ejection);
-        assert!(lb.is_available(2));
+        let e = lb.on_response(id(2), t, ms(1), Outcome::Error);
+        assert_eq!(
+            e,
+            Some(Ejection {
+                worker: id(2),
+                until: t + cfg.base_ejection
+            })
+        );
+        assert!(lb.is_ejected(id(2)));
+        assert!(!lb.is_available(id(2)));
+        assert_eq!(
+            lb.tick(t + (cfg.base_ejection - Duration::from_nanos(1))),
+            0
+        );
+        assert!(lb.is_ejected(id(2)));
+        assert_eq!(lb.tick(t + cfg.base_ejection), 1);
+        assert!(lb.is_available(id(2)));
     }
 
     #[test]
@@ -512,28 +585,42 @@ mod tests {
         let mut lb = balancer(Algorithm::RoundRobin, 3);
         let t = Instant::from_nanos(1);
         for _ in 0..5 {
-            lb.on_response(0, t, ms(1), Outcome::Refused);
+            lb.on_response(id(0), t, ms(1), Outcome::Refused);
         }
-        assert!(lb.is_ejected(0));
+        assert!(lb.is_ejected(id(0)));
         // Probes keep failing while it is down; the ejection stays.
         for _ in 0..3 {
-            lb.on_probe(0, t, false);
+            lb.on_probe(id(0), t, false);
         }
-        assert!(lb.is_ejected(0));
-        lb.on_probe(0, t, true);
-        assert_eq!(lb.on_probe(0, t, true), Some(true));
-        assert!(!lb.is_ejected(0));
-        assert!(lb.is_available(0));
+        assert!(lb.is_ejected(id(0)));
+        lb.on_probe(id(0), t, true);
+        assert_eq!(lb.on_probe(id(0), t, true), Some(true));
+        assert!(!lb.is_ejected(id(0)));
+        assert!(lb.is_available(id(0)));
+    }
+
+    #[test]
+    fn an_ejection_from_another_shard_takes_the_worker_out_here() {
+        let mut lb = balancer(Algorithm::RoundRobin, 3);
+        let t = Instant::from_nanos(1);
+        let until = t + Duration::from_secs(30);
+        assert!(lb.eject(id(1), until, t));
+        assert!(!lb.is_available(id(1)));
+        assert_eq!(lb.available_count(), 2);
+        assert!(!lb.eject(id(1), until, t), "already out");
+        assert!(!lb.eject(WorkerId::new(1, 5), until, t), "not this worker");
+        assert_eq!(lb.tick(until), 1);
+        assert_eq!(lb.available_count(), 3);
     }
 
     #[test]
     fn no_available_worker_means_no_pick() {
         let mut lb = balancer(Algorithm::LeastConnections, 2);
-        lb.set_draining(0, true);
-        lb.set_draining(1, true);
+        assert!(lb.set_draining(id(0), true));
+        assert!(lb.set_draining(id(1), true));
         assert_eq!(lb.pick(Instant::ZERO), None);
-        lb.set_draining(1, false);
-        assert_eq!(lb.pick(Instant::ZERO), Some(1));
+        lb.set_draining(id(1), false);
+        assert_eq!(lb.pick(Instant::ZERO), Some(id(1)));
     }
 
     #[test]
@@ -554,32 +641,58 @@ mod tests {
     }
 
     #[test]
-    fn removing_a_worker_shifts_ids_and_keeps_counts_right() {
+    fn removing_a_worker_moves_no_other_and_its_slot_is_reused_with_a_new_generation() {
         let mut lb = balancer(Algorithm::RoundRobin, 3);
-        lb.set_draining(0, true);
-        assert!(lb.remove_worker(0));
-        assert!(!lb.remove_worker(7));
-        assert_eq!(lb.worker_count(), 2);
-        assert_eq!(lb.available_count(), 2);
-        let id = lb.add_worker(3, Instant::ZERO);
-        assert_eq!(id, 2);
-        assert_eq!(lb.weight(id), Some(3));
-        assert_eq!(lb.available_count(), 3);
+        let t = Instant::from_nanos(1);
+        let busy = lb.pick(t).unwrap();
+        assert_eq!(busy, id(0));
+        for _ in 0..4 {
+            lb.on_response(id(2), t, ms(3), Outcome::Error);
+        }
+        assert_eq!(lb.remove_worker(id(1)), Some(()));
+        assert_eq!(lb.remove_worker(id(1)), None);
+        assert_eq!(lb.remove_worker(id(7)), None);
+        assert_eq!((lb.worker_count(), lb.available_count()), (2, 2));
+        // The others keep their ids, counters and failure streaks.
+        assert_eq!(lb.in_flight(id(0)), 1);
+        assert_eq!(lb.stats(id(2)).unwrap().total_errors(), 4);
+        assert!(lb.on_response(id(2), t, ms(3), Outcome::Error).is_some());
+        // A stale response for the removed worker counts nowhere.
+        assert_eq!(lb.on_response(id(1), t, ms(1), Outcome::Error), None);
+        let new = lb.add_worker("w9".into(), 3, (), t);
+        assert_eq!(new, WorkerId::new(1, 1));
+        assert_eq!((lb.weight(new), lb.label(new)), (Some(3), Some("w9")));
+        assert_eq!(lb.stats(new).unwrap().total_requests(), 0);
+        assert!(!lb.contains(id(1)));
+        assert_eq!(lb.ids().collect::<Vec<_>>(), [id(0), new, id(2)]);
+    }
+
+    #[test]
+    fn round_robin_keeps_its_turn_across_a_removal() {
+        let mut lb = balancer(Algorithm::RoundRobin, 4);
+        let t = Instant::ZERO;
+        assert_eq!(lb.pick(t), Some(id(0)));
+        assert_eq!(lb.pick(t), Some(id(1)));
+        lb.remove_worker(id(0));
+        // The cursor survives: the turn goes on to 2, not back to the start.
+        assert_eq!(lb.pick(t), Some(id(2)));
+        assert_eq!(lb.pick(t), Some(id(3)));
+        assert_eq!(lb.pick(t), Some(id(1)));
     }
 
     #[test]
     fn pick_excluding_never_returns_the_excluded_worker_and_restores_it() {
         let mut lb = balancer(Algorithm::LeastConnections, 3);
         for _ in 0..20 {
-            let w = lb.pick_excluding(Instant::ZERO, 1).unwrap();
-            assert_ne!(w, 1);
+            let w = lb.pick_excluding(Instant::ZERO, id(1)).unwrap();
+            assert_ne!(w, id(1));
             lb.on_response(w, Instant::ZERO, ms(1), Outcome::Ok);
         }
-        assert!(lb.is_available(1));
+        assert!(lb.is_available(id(1)));
         assert_eq!(lb.available_count(), 3);
         let mut one = balancer(Algorithm::RoundRobin, 1);
-        assert_eq!(one.pick_excluding(Instant::ZERO, 0), None);
-        assert_eq!(one.pick_excluding(Instant::ZERO, 5), Some(0));
+        assert_eq!(one.pick_excluding(Instant::ZERO, id(0)), None);
+        assert_eq!(one.pick_excluding(Instant::ZERO, id(5)), Some(id(0)));
     }
 
     #[test]
@@ -593,16 +706,20 @@ mod tests {
         assert_eq!((s.total_requests(), s.total_errors()), (0, 0));
         lb.on_cancel(w);
         assert_eq!(lb.in_flight(w), 0, "never below zero");
-        lb.on_cancel(99);
+        lb.on_cancel(id(99));
     }
 
     #[test]
     fn unknown_worker_ids_are_ignored_not_panics() {
         let mut lb = balancer(Algorithm::PowerOfTwo, 2);
-        lb.on_response(9, Instant::ZERO, ms(1), Outcome::Ok);
-        assert_eq!(lb.on_probe(9, Instant::ZERO, false), None);
-        lb.set_draining(9, true);
-        assert_eq!(lb.in_flight(9), 0);
-        assert!(lb.stats(9).is_none());
+        assert_eq!(
+            lb.on_response(id(9), Instant::ZERO, ms(1), Outcome::Ok),
+            None
+        );
+        assert_eq!(lb.on_probe(id(9), Instant::ZERO, false), None);
+        assert!(!lb.set_draining(id(9), true));
+        assert_eq!(lb.in_flight(id(9)), 0);
+        assert!(lb.stats(id(9)).is_none());
+        assert!(lb.stats(WorkerId::new(0, 1)).is_none(), "wrong generation");
     }
 }

@@ -15,7 +15,10 @@
 //!   EWMA, peak EWMA, window percentiles.
 //! - [`engine`]: the adaptive decision engine: conditions, policy, stability rules, decision log.
 //! - [`strategy`]: a fixed algorithm or `adaptive`.
-//! - [`balancer`]: ties them together; its caller calls `pick`, `on_response`, `on_probe`, `tick`.
+//! - [`balancer`]: one shard ties them together; its caller calls `pick`, `on_response`,
+//!   `on_probe`, `tick`. Workers have stable [`WorkerId`]s ([`worker_id`]).
+//! - [`sharded`]: the whole balancer, [`Control`] (worker table, pool-wide ejection, the decision
+//!   engine) over one or more shards: the one composition the simulator and live mode drive.
 //! - [`scenario`]: the scenario file model (TOML) and its validation, shared by sim and live.
 
 pub mod balancer;
@@ -23,11 +26,15 @@ pub mod engine;
 pub mod health;
 pub mod pick;
 pub mod scenario;
+pub mod sharded;
 pub mod stats;
 pub mod strategy;
 pub mod time;
+pub mod worker_id;
 
-pub use balancer::{Balancer, BalancerConfig, Outcome, WorkerId};
+pub use balancer::{Balancer, BalancerConfig, Ejection, Outcome};
 pub use pick::Algorithm;
+pub use sharded::{Control, ControlError, PoolStatus, Sharded, Shards};
 pub use strategy::Strategy;
 pub use time::{Clock, Duration, Instant, ManualClock};
+pub use worker_id::WorkerId;

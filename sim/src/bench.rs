@@ -75,27 +75,26 @@ pub fn report(algorithm: Algorithm, runs: &[BenchRun]) -> String {
 /// The cost of one balancer tick in adaptive mode on `workers` workers (window summaries of every
 /// worker, all conditions, the policy): mean microseconds per tick over `ticks` ticks.
 pub fn engine_tick(workers: usize, ticks: u32) -> f64 {
-    use lb_core::engine::EngineConfig;
+    use lb_core::engine::{DecisionEngine, EngineConfig};
     use lb_core::time::Duration;
-    use lb_core::{Balancer, BalancerConfig, Instant, Outcome};
+    use lb_core::{BalancerConfig, Instant, Outcome, Sharded};
 
-    let config = BalancerConfig {
-        engine: Some(EngineConfig::default()),
-        ..BalancerConfig::new(Algorithm::LeastConnections)
-    };
-    let mut lb = Balancer::new(
-        config,
-        &vec![1; workers],
-        crate::run::stream(1, 9),
-        Instant::ZERO,
+    let mut lb = Sharded::new(
+        BalancerConfig::new(Algorithm::LeastConnections),
+        Some(DecisionEngine::new(EngineConfig::default())),
+        1,
+        |_| crate::run::stream(1, 9),
     );
+    for i in 0..workers {
+        let _ = lb.add_worker(&format!("w{i}"), 1, (), Instant::ZERO);
+    }
     // Ten seconds of traffic: 100 responses per worker, worker 0 ten times slower.
     let start = Instant::ZERO + Duration::from_secs(100);
     for k in 0..100 * workers {
         let now = start + Duration::from_millis(k as u64 * 10_000 / (100 * workers) as u64);
-        if let Some(w) = lb.pick(now) {
-            let ms = if w == 0 { 100 } else { 10 };
-            lb.on_response(w, now, Duration::from_millis(ms), Outcome::Ok);
+        if let Some(w) = lb.pick(0, now) {
+            let ms = if w.slot() == 0 { 100 } else { 10 };
+            lb.on_response(0, w, now, Duration::from_millis(ms), Outcome::Ok);
         }
     }
     let t0 = start + Duration::from_secs(10);

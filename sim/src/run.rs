@@ -5,7 +5,13 @@
 //! health prober. Request timeouts all have the same length and are set in arrival order, so
 //! their deadlines are already sorted: they sit in a FIFO beside the heap instead of in it.
 //!
-//! Randomness comes from separate seeded generators: arrivals, the balancer, and one per worker
+//! The balancer is core's [`Sharded`] composition, the object live mode serves with: one shard by
+//! default, or `[balancer] shards = N`, with each request given to a shard drawn at random (live
+//! mode gives each client connection a shard, and an open-loop client's requests go out on
+//! whichever connection is free).
+//!
+//! Randomness comes from separate seeded generators: arrivals, the balancer's shards, the shard
+//! of each request (only drawn with more than one shard), and one per worker
 //! (seeded with [`lb_core::scenario::worker_seed`]) for whether each request fails and for each
 //! service time. So for one seed every algorithm sees the very same arrival times, and the k-th
 //! request a worker takes gets the same draws whichever algorithm sent it there: comparisons use
@@ -23,9 +29,10 @@ use crate::event::{Event, EventQueue, ReqId};
 use crate::record::Recorder;
 use crate::worker::SimWorker;
 use lb_core::engine::Decision;
+use lb_core::engine::DecisionEngine;
 use lb_core::scenario::{ArrivalSchedule, ErrorMode, Length, Scenario, worker_seed};
 use lb_core::time::Duration;
-use lb_core::{Balancer, Instant, Outcome, Strategy};
+use lb_core::{Instant, Outcome, Sharded, Strategy, WorkerId};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -56,6 +63,9 @@ pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
 
 const STREAM_ARRIVALS: u64 = 1;
 const STREAM_BALANCER: u64 = 3;
+const STREAM_SHARD_CHOICE: u64 = 4;
+/// Shard `i > 0` draws from stream `STREAM_MORE_SHARDS + i` (shard 0 from `STREAM_BALANCER`).
+const STREAM_MORE_SHARDS: u64 = 1_000;
 
 /// Outcome codes carried in events.
 const OK: u8 = 0;
@@ -73,7 +83,8 @@ fn outcome(code: u8) -> Outcome {
 #[derive(Debug, Clone, Copy)]
 struct Req {
     arrival: Instant,
-    worker: u32,
+    worker: WorkerId,
+    shard: u32,
     generation: u32,
     will_fail: bool,
     /// The balancer has answered the client (response or timeout).
@@ -91,13 +102,14 @@ struct ReqTable {
 }
 
 impl ReqTable {
-    fn alloc(&mut self, arrival: Instant, worker: u32) -> ReqId {
+    fn alloc(&mut self, arrival: Instant, worker: WorkerId, shard: u32) -> ReqId {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
                 self.slots.push(Req {
                     arrival,
                     worker,
+                    shard,
                     generation: 0,
                     will_fail: false,
                     client_done: false,
@@ -112,6 +124,7 @@ impl ReqTable {
         *r = Req {
             arrival,
             worker,
+            shard,
             generation,
             will_fail: false,
             client_done: false,
@@ -146,7 +159,9 @@ struct Sim<'a> {
     q: EventQueue,
     deadlines: VecDeque<(Instant, ReqId)>,
     timeouts: u64,
-    lb: Balancer<ChaCha8Rng>,
+    lb: Sharded<ChaCha8Rng>,
+    /// Draws the shard of each request (with more than one shard).
+    shard_rng: ChaCha8Rng,
     workers: Vec<SimWorker>,
     reqs: ReqTable,
     schedule: ArrivalSchedule<'a>,
@@ -178,12 +193,8 @@ pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
         q: EventQueue::default(),
         deadlines: VecDeque::new(),
         timeouts: 0,
-        lb: Balancer::new(
-            scenario.balancer_config(strategy),
-            &scenario.weights(),
-            stream(seed, STREAM_BALANCER),
-            start,
-        ),
+        lb: balancer(scenario, strategy, seed, start),
+        shard_rng: stream(seed, STREAM_SHARD_CHOICE),
         workers: scenario.workers.iter().map(SimWorker::new).collect(),
         reqs: ReqTable::default(),
         schedule: scenario.arrivals.schedule(end),
@@ -208,9 +219,35 @@ pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
         seed,
         events: sim.q.processed() + sim.timeouts,
         end: sim.now,
-        decisions: sim.lb.decisions().to_vec(),
+        decisions: sim.lb.control().decisions().to_vec(),
         recorder: sim.rec,
     }
+}
+
+/// The balancer `scenario` asks for under `strategy`: its shards, the engine for `adaptive`, and
+/// the workers labelled `w0`, `w1`, ... (worker `i` is `WorkerId::first(i)`).
+fn balancer(
+    scenario: &Scenario,
+    strategy: Strategy,
+    seed: u64,
+    start: Instant,
+) -> Sharded<ChaCha8Rng> {
+    let engine = scenario.engine_for(strategy).map(DecisionEngine::new);
+    let mut lb = Sharded::new(
+        scenario.balancer_config(strategy),
+        engine,
+        scenario.balancer.shards,
+        |i| match i {
+            0 => stream(seed, STREAM_BALANCER),
+            i => stream(seed, STREAM_MORE_SHARDS + i as u64),
+        },
+    );
+    for (i, w) in scenario.workers.iter().enumerate() {
+        // Labels `w{i}` are unique, so adding cannot fail.
+        let added = lb.add_worker(&Scenario::worker_label(i), w.weight, (), start);
+        debug_assert_eq!(added, Ok(WorkerId::first(i as u32)));
+    }
+    lb
 }
 
 impl Sim<'_> {
@@ -267,7 +304,7 @@ impl Sim<'_> {
             Event::AtBalancer { req, outcome } => self.at_balancer(req, outcome),
             Event::Probe { worker } => self.on_probe(worker),
             Event::ProbeResult { worker, ok } => {
-                self.lb.on_probe(worker as usize, self.now, ok);
+                self.lb.on_probe(WorkerId::first(worker), self.now, ok);
             }
             Event::Tick => {
                 self.lb.tick(self.now);
@@ -298,18 +335,24 @@ impl Sim<'_> {
         } else {
             self.schedule_next_arrival();
         }
-        let Some(w) = self.lb.pick(now) else {
+        let shards = self.lb.shard_count();
+        let shard = if shards > 1 {
+            self.shard_rng.random_range(0..shards)
+        } else {
+            0
+        };
+        let Some(w) = self.lb.pick(shard, now) else {
             // No worker available: the balancer answers 503 at once.
             self.rec.on_answer(now, Duration::ZERO, false, None, false);
             return;
         };
         self.pending += 1;
         self.rec.on_dispatch();
-        let id = self.reqs.alloc(now, w as u32);
+        let id = self.reqs.alloc(now, w, shard as u32);
         if let Some(t) = self.sc.balancer.timeout {
             self.deadlines.push_back((now + t, id));
         }
-        let delay = self.workers[w].spec().network_delay;
+        let delay = self.workers[w.slot()].spec().network_delay;
         if delay.is_zero() {
             self.at_worker(id);
         } else {
@@ -319,7 +362,7 @@ impl Sim<'_> {
 
     fn at_worker(&mut self, id: ReqId) {
         let Some(req) = self.reqs.get(id) else { return };
-        let w = req.worker as usize;
+        let w = req.worker.slot();
         let worker = &self.workers[w];
         if worker.down {
             self.worker_answers(id, REFUSED);
@@ -376,7 +419,7 @@ impl Sim<'_> {
     fn worker_answers(&mut self, id: ReqId, code: u8) {
         let Some(req) = self.reqs.get(id) else { return };
         req.worker_done = true;
-        let delay = self.workers[req.worker as usize].spec().network_delay;
+        let delay = self.workers[req.worker.slot()].spec().network_delay;
         if delay.is_zero() {
             self.at_balancer(id, code);
         } else {
@@ -395,13 +438,13 @@ impl Sim<'_> {
         let Some(req) = self.reqs.get(id) else { return };
         if !req.client_done {
             req.client_done = true;
-            let (arrival, w) = (req.arrival, req.worker as usize);
+            let (arrival, w, shard) = (req.arrival, req.worker, req.shard as usize);
             let latency = now - arrival;
             let out = outcome(code);
-            self.lb.on_response(w, now, latency, out);
+            self.lb.on_response(shard, w, now, latency, out);
             self.pending -= 1;
             self.rec
-                .on_answer(arrival, latency, out.is_ok(), Some(w), true);
+                .on_answer(arrival, latency, out.is_ok(), Some(w.slot()), true);
         }
         self.reqs.release_if_done(id);
     }
@@ -418,11 +461,12 @@ impl Sim<'_> {
         self.advance(t);
         let Some(req) = self.reqs.get(id) else { return };
         req.client_done = true;
-        let (arrival, w) = (req.arrival, req.worker as usize);
+        let (arrival, w, shard) = (req.arrival, req.worker, req.shard as usize);
         let latency = t - arrival;
-        self.lb.on_response(w, t, latency, Outcome::Timeout);
+        self.lb.on_response(shard, w, t, latency, Outcome::Timeout);
         self.pending -= 1;
-        self.rec.on_answer(arrival, latency, false, Some(w), true);
+        self.rec
+            .on_answer(arrival, latency, false, Some(w.slot()), true);
         self.reqs.release_if_done(id);
     }
 
@@ -441,7 +485,7 @@ impl Sim<'_> {
             (!w.down, rtt)
         };
         if after.is_zero() {
-            self.lb.on_probe(worker as usize, self.now, ok);
+            self.lb.on_probe(WorkerId::first(worker), self.now, ok);
         } else {
             self.q
                 .push(self.now + after, Event::ProbeResult { worker, ok });

@@ -70,7 +70,7 @@ impl fmt::Display for Condition {
 pub struct Signal {
     /// Which condition.
     pub condition: Condition,
-    /// The worker concerned, if one is.
+    /// The worker concerned, if one is: its index in [`Observation::workers`].
     pub worker: Option<usize>,
     /// The measured value that crossed the threshold.
     pub value: f64,
@@ -172,7 +172,8 @@ pub fn assess(obs: &Observation<'_>, cfg: &EngineConfig, baseline_ms: Option<f64
             value: rate,
             threshold: t.worker_error_enter,
             detail: format!(
-                "worker {i} fails {:.1}% of {} requests (threshold {:.1}%)",
+                "worker {} fails {:.1}% of {} requests (threshold {:.1}%)",
+                w.label,
                 rate * 100.0,
                 w.window.requests,
                 t.worker_error_enter * 100.0
@@ -189,7 +190,8 @@ pub fn assess(obs: &Observation<'_>, cfg: &EngineConfig, baseline_ms: Option<f64
                     value: ratio,
                     threshold: t.fast_failure_ratio,
                     detail: format!(
-                        "worker {i} fails {:.1}% of requests in {:.2} ms, {:.2}x the median latency {:.2} ms (threshold {:.2}x)",
+                        "worker {} fails {:.1}% of requests in {:.2} ms, {:.2}x the median latency {:.2} ms (threshold {:.2}x)",
+                        w.label,
                         rate * 100.0,
                         err.as_millis_f64(),
                         ratio,
@@ -238,7 +240,8 @@ pub fn assess(obs: &Observation<'_>, cfg: &EngineConfig, baseline_ms: Option<f64
             value: m / med,
             threshold: t.latency_skew_enter,
             detail: format!(
-                "worker {i} latency {m:.2} ms is {:.2}x the median {med:.2} ms (threshold {:.1}x)",
+                "worker {} latency {m:.2} ms is {:.2}x the median {med:.2} ms (threshold {:.1}x)",
+                obs.workers[i].label,
                 m / med,
                 t.latency_skew_enter
             ),
@@ -287,7 +290,8 @@ pub fn assess(obs: &Observation<'_>, cfg: &EngineConfig, baseline_ms: Option<f64
             value: skew,
             threshold: t.in_flight_skew_enter,
             detail: format!(
-                "worker {i} holds {:.2} requests in flight per unit weight, {skew:.2}x the pool mean {mean:.2} (threshold {:.1}x)",
+                "worker {} holds {:.2} requests in flight per unit weight, {skew:.2}x the pool mean {mean:.2} (threshold {:.1}x)",
+                obs.workers[i].label,
                 skew * mean,
                 t.in_flight_skew_enter
             ),

@@ -36,9 +36,11 @@
 //!     },
 //!     latency_ewma: Some(Duration::from_millis(mean_ms)),
 //!     last_response: Some(now),
+//!     ..Default::default()
 //! };
 //! // Worker 2 is ten times slower than the others.
-//! let workers = [worker(10), worker(10), worker(100), worker(10)];
+//! let mut workers = [worker(10), worker(10), worker(100), worker(10)];
+//! workers[2].label = "w2".into();
 //! let mut engine = EngineConfig { confirm_ticks: 1, ..Default::default() };
 //! let mut engine = DecisionEngine::new(engine);
 //! let d = engine
@@ -46,6 +48,7 @@
 //!     .expect("a slow worker makes the engine switch");
 //! assert_eq!(d.to, Algorithm::PeakEwma);
 //! assert_eq!(d.reason.name(), "prolonged_processing");
+//! assert!(d.detail.starts_with("worker w2 latency 100.00 ms"));
 //! ```
 
 pub mod condition;

@@ -1,13 +1,19 @@
-//! What the engine sees at a tick: for each worker, whether it takes traffic, its weight, its
-//! requests in flight and its trailing-window numbers. The balancer fills this from its own
-//! stats; a test can build one by hand.
+//! What the engine sees at a tick: for each worker, its identity and label, whether it takes
+//! traffic, its weight, its requests in flight and its trailing-window numbers. The balancer
+//! fills this from its own stats; a test can build one by hand.
 
 use crate::stats::WindowSnapshot;
 use crate::time::{Duration, Instant};
+use crate::worker_id::WorkerId;
+use std::sync::Arc;
 
 /// One worker at one tick.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkerObservation {
+    /// Which worker.
+    pub id: WorkerId,
+    /// Its name in decisions (the address live, `w3` in the simulator).
+    pub label: Arc<str>,
     /// Healthy, not ejected, not draining.
     pub available: bool,
     /// Configured weight.
@@ -21,6 +27,21 @@ pub struct WorkerObservation {
     pub latency_ewma: Option<Duration>,
     /// When its newest response was recorded.
     pub last_response: Option<Instant>,
+}
+
+impl Default for WorkerObservation {
+    fn default() -> Self {
+        WorkerObservation {
+            id: WorkerId::first(0),
+            label: Arc::from("w0"),
+            available: false,
+            weight: 1,
+            in_flight: 0,
+            window: WindowSnapshot::default(),
+            latency_ewma: None,
+            last_response: None,
+        }
+    }
 }
 
 impl WorkerObservation {
@@ -49,6 +70,6 @@ impl WorkerObservation {
 pub struct Observation<'a> {
     /// The time of the tick.
     pub now: Instant,
-    /// The workers, by index.
+    /// The workers, in pool order.
     pub workers: &'a [WorkerObservation],
 }

@@ -35,6 +35,7 @@ fn w(requests: u64, mean_ms: f64, errors: u64, error_ms: f64) -> WorkerObservati
         },
         latency_ewma: None,
         last_response: Some(at(1_000)),
+        ..Default::default()
     }
 }
 
@@ -46,11 +47,20 @@ fn cfg() -> EngineConfig {
     EngineConfig::default()
 }
 
+/// Assess `workers`, labelled `w0`, `w1`, ... by position.
 fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment {
+    let workers: Vec<WorkerObservation> = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| WorkerObservation {
+            label: format!("w{i}").into(),
+            ..w.clone()
+        })
+        .collect();
     assess(
         &Observation {
             now: at(1_000),
-            workers,
+            workers: &workers,
         },
         &cfg(),
         baseline,
@@ -66,7 +76,7 @@ fn prolonged_processing_starts_exactly_at_the_skew_threshold() {
         .expect("4.0x holds");
     assert_eq!((s.worker, s.value), (Some(2), 4.0));
     assert!(
-        s.detail.contains("worker 2") && s.detail.contains("4.00x"),
+        s.detail.contains("worker w2 ") && s.detail.contains("4.00x"),
         "{}",
         s.detail
     );
@@ -81,7 +91,10 @@ fn prolonged_processing_reads_the_latency_ewma_when_there_is_one() {
     slow.latency_ewma = Some(Duration::from_millis(40));
     let mut fast = ok(10.0);
     fast.latency_ewma = Some(Duration::from_millis(10));
-    let a = assess_at(&[fast, slow, fast, fast], None);
+    let a = assess_at(
+        &[fast.clone(), slow.clone(), fast.clone(), fast.clone()],
+        None,
+    );
     let s = a
         .signal(Condition::ProlongedProcessing)
         .expect("4x by EWMA");
@@ -92,14 +105,14 @@ fn prolonged_processing_reads_the_latency_ewma_when_there_is_one() {
 #[test]
 fn a_worker_without_enough_samples_or_out_of_rotation_does_not_count() {
     let mut few = w(19, 100.0, 0, 0.0);
-    let a = assess_at(&[ok(10.0), ok(10.0), few, ok(10.0)], None);
+    let a = assess_at(&[ok(10.0), ok(10.0), few.clone(), ok(10.0)], None);
     assert!(!a.holds(Condition::ProlongedProcessing));
     few.window.requests = 20;
-    let a = assess_at(&[ok(10.0), ok(10.0), few, ok(10.0)], None);
+    let a = assess_at(&[ok(10.0), ok(10.0), few.clone(), ok(10.0)], None);
     assert!(a.holds(Condition::ProlongedProcessing));
     let mut ejected = ok(100.0);
     ejected.available = false;
-    let a = assess_at(&[ok(10.0), ok(10.0), ejected, ok(10.0)], None);
+    let a = assess_at(&[ok(10.0), ok(10.0), ejected.clone(), ok(10.0)], None);
     assert!(!a.holds(Condition::ProlongedProcessing));
 }
 
@@ -121,14 +134,17 @@ fn elevated_error_rate_for_a_worker_and_for_the_pool() {
     let s = a.signal(Condition::ElevatedErrorRate).expect("10% holds");
     assert_eq!(s.worker, Some(1));
     let big = w(1000, 10.0, 0, 0.0);
-    let a = assess_at(&[big, w(1000, 10.0, 99, 10.0), big], None);
+    let a = assess_at(&[big.clone(), w(1000, 10.0, 99, 10.0), big], None);
     assert!(!a.holds(Condition::ElevatedErrorRate), "9.9% does not");
     // Every worker at 6%: no worker above 10%, but the pool above 5%.
     let six = w(100, 10.0, 6, 10.0);
-    let a = assess_at(&[six, six, six], None);
+    let a = assess_at(&[six.clone(), six.clone(), six.clone()], None);
     assert_eq!(a.signal(Condition::ElevatedErrorRate).unwrap().worker, None);
     let four = w(100, 10.0, 4, 10.0);
-    assert!(!assess_at(&[four, four, four], None).holds(Condition::ElevatedErrorRate));
+    assert!(
+        !assess_at(&[four.clone(), four.clone(), four.clone()], None)
+            .holds(Condition::ElevatedErrorRate)
+    );
 }
 
 #[test]
@@ -170,10 +186,10 @@ fn back_to_normal_needs_every_worker_calm_and_counted() {
     assert!(!assess_at(&[ok(10.0), ok(10.0), ok(16.1)], None).holds(Condition::BackToNormal));
     let two_pct = w(100, 10.0, 2, 10.0);
     let three_pct = w(100, 10.0, 3, 10.0);
-    assert!(assess_at(&[ok(10.0), two_pct], None).holds(Condition::BackToNormal));
-    assert!(!assess_at(&[ok(10.0), three_pct], None).holds(Condition::BackToNormal));
+    assert!(assess_at(&[ok(10.0), two_pct.clone()], None).holds(Condition::BackToNormal));
+    assert!(!assess_at(&[ok(10.0), three_pct.clone()], None).holds(Condition::BackToNormal));
     let quiet = w(5, 10.0, 0, 0.0);
-    assert!(!assess_at(&[ok(10.0), ok(10.0), quiet], None).holds(Condition::BackToNormal));
+    assert!(!assess_at(&[ok(10.0), ok(10.0), quiet.clone()], None).holds(Condition::BackToNormal));
     assert!(!assess_at(&[], None).holds(Condition::BackToNormal));
 }
 

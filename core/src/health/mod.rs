@@ -35,6 +35,8 @@
 
 mod active;
 mod outlier;
+mod streak;
 
 pub use active::{ActiveConfig, ActiveHealth};
 pub use outlier::{OutlierConfig, OutlierDetector};
+pub use streak::Streak;

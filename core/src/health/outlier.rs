@@ -22,10 +22,18 @@
 //! [`OutlierDetector::on_outcome`] is on the per-request path and is O(1) without allocation;
 //! [`OutlierDetector::tick`] is O(workers).
 //!
+//! Workers are indexed by *slot*, the balancer's stable position for a worker: removing one
+//! ([`vacate`](OutlierDetector::vacate)) leaves its slot empty and never moves the others, and a
+//! new worker may [`occupy`](OutlierDetector::occupy) an empty slot with a clean record. When
+//! several shards each run a detector over the same pool, one shard's ejection is applied to the
+//! others with [`eject`](OutlierDetector::eject), so that they agree on who is out and for how
+//! long (`lb_core::Control` does this).
+//!
 //! One difference from Envoy: Envoy checks the percent *before* ejecting (eject while fewer than
 //! `percent` are out), which lets the last ejection overshoot it; here the count *after* the
 //! ejection must stay within the cap (or be the one always-allowed worker).
 
+use super::Streak;
 use crate::time::{Duration, Instant};
 
 /// When and for how long failing workers are ejected.
@@ -55,32 +63,41 @@ impl Default for OutlierConfig {
 }
 
 /// One worker's outlier state.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct WorkerState {
-    /// Failures in a row since the last success (or since it came back).
-    failures: u32,
+    /// Failures in a row since the last success (or since it came back), shared with the other
+    /// shards' detectors.
+    failures: Streak,
     /// The ejection multiplier.
     times_ejected: u32,
     /// `Some` while ejected.
     ejected_until: Option<Instant>,
     /// Start of the un-ejected stretch not yet credited to the multiplier's decay.
     decay_from: Instant,
+    /// A worker holds this slot.
+    present: bool,
 }
 
-/// Consecutive-failure ejection for a pool of workers, indexed `0..len()`.
+/// Consecutive-failure ejection for a pool of workers, indexed by slot.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutlierDetector {
     cfg: OutlierConfig,
     workers: Vec<WorkerState>,
+    present: usize,
     ejected: usize,
 }
 
 impl OutlierDetector {
-    /// A detector for `workers` workers, none of them ejected.
+    /// A detector for `workers` workers in slots `0..workers`, none of them ejected.
     pub fn new(cfg: OutlierConfig, workers: usize) -> Self {
+        let present = || WorkerState {
+            present: true,
+            ..WorkerState::default()
+        };
         OutlierDetector {
             cfg,
-            workers: vec![WorkerState::default(); workers],
+            workers: (0..workers).map(|_| present()).collect(),
+            present: workers,
             ejected: 0,
         }
     }
@@ -90,36 +107,51 @@ impl OutlierDetector {
         &self.cfg
     }
 
-    /// Number of workers tracked.
+    /// Number of workers tracked (occupied slots).
     pub fn len(&self) -> usize {
-        self.workers.len()
+        self.present
     }
 
     /// Whether no workers are tracked.
     pub fn is_empty(&self) -> bool {
-        self.workers.is_empty()
+        self.present == 0
     }
 
-    /// Appends a worker (index `len()`), not ejected, with a clean record.
-    pub fn add_worker(&mut self) {
-        self.workers.push(WorkerState::default());
-    }
-
-    /// Removes worker `i`, shifting later workers down by one (order is kept). Out of range is
-    /// ignored.
-    pub fn remove_worker(&mut self, i: usize) {
-        if i < self.workers.len() {
-            if self.workers[i].ejected_until.is_some() {
-                self.ejected -= 1;
-            }
-            self.workers.remove(i);
+    /// A new worker in `slot` (the vector grows as needed), not ejected, with a clean record,
+    /// counting its failures in a row in `streak` (shared with other shards' detectors, or
+    /// [`Streak::new`]). A slot already occupied starts afresh.
+    pub fn occupy(&mut self, slot: usize, streak: Streak) {
+        if slot >= self.workers.len() {
+            self.workers.resize_with(slot + 1, WorkerState::default);
         }
+        self.vacate(slot);
+        streak.reset();
+        let s = &mut self.workers[slot];
+        s.failures = streak;
+        s.present = true;
+        self.present += 1;
+    }
+
+    /// The worker in `slot` leaves the pool; no other slot changes. An empty or unknown slot is
+    /// ignored.
+    pub fn vacate(&mut self, slot: usize) {
+        let Some(s) = self.workers.get_mut(slot) else {
+            return;
+        };
+        if !s.present {
+            return;
+        }
+        if s.ejected_until.is_some() {
+            self.ejected -= 1;
+        }
+        *s = WorkerState::default();
+        self.present -= 1;
     }
 
     /// The most workers that may be ejected at once with the current pool size:
     /// `max(1, len * percent / 100)`, or 0 when the percent is 0 or the pool is empty.
     pub fn max_ejected(&self) -> usize {
-        let n = self.workers.len();
+        let n = self.present;
         let pct = self.cfg.max_ejection_percent.min(100) as usize;
         if pct == 0 || n == 0 {
             0
@@ -137,28 +169,41 @@ impl OutlierDetector {
         }
         let room = self.ejected < self.max_ejected();
         let base = self.cfg.base_ejection;
-        let s = self.workers.get_mut(worker)?;
+        let s = self.workers.get_mut(worker).filter(|s| s.present)?;
         if s.ejected_until.is_some() {
             return None;
         }
         if ok {
-            s.failures = 0;
+            s.failures.reset();
             return None;
         }
-        s.failures = s.failures.saturating_add(1);
-        if s.failures < threshold || !room {
+        if s.failures.fail() < threshold || !room {
             return None;
         }
-        decay(s, now, base);
-        s.times_ejected = s.times_ejected.saturating_add(1);
-        let length = base
-            .saturating_mul(u64::from(s.times_ejected))
-            .min(self.cfg.max_ejection);
-        let until = now + length;
+        let until = now + eject_now(s, now, base, self.cfg.max_ejection);
         s.ejected_until = Some(until);
-        s.failures = 0;
         self.ejected += 1;
         Some(until)
+    }
+
+    /// Eject `worker` until `until` because another detector over the same pool did: it counts
+    /// as an ejection here too (the multiplier grows as it did there), whatever the failure
+    /// count and the cap, so that the detectors agree. A worker already ejected keeps its
+    /// multiplier and takes `until` as its end. Returns whether it was newly ejected; an empty or
+    /// unknown slot is ignored.
+    pub fn eject(&mut self, worker: usize, until: Instant, now: Instant) -> bool {
+        let base = self.cfg.base_ejection;
+        let max = self.cfg.max_ejection;
+        let Some(s) = self.workers.get_mut(worker).filter(|s| s.present) else {
+            return false;
+        };
+        let newly = s.ejected_until.is_none();
+        if newly {
+            eject_now(s, now, base, max);
+            self.ejected += 1;
+        }
+        s.ejected_until = Some(until);
+        newly
     }
 
     /// Un-ejects every worker whose ejection has expired at `now` (`now >= until`) and returns
@@ -167,11 +212,11 @@ impl OutlierDetector {
     pub fn tick(&mut self, now: Instant) -> usize {
         let base = self.cfg.base_ejection;
         let mut back = 0;
-        for s in &mut self.workers {
+        for s in self.workers.iter_mut().filter(|s| s.present) {
             match s.ejected_until {
                 Some(until) if now >= until => {
                     s.ejected_until = None;
-                    s.failures = 0;
+                    s.failures.reset();
                     s.decay_from = now;
                     back += 1;
                 }
@@ -193,7 +238,7 @@ impl OutlierDetector {
         if s.ejected_until.take().is_none() {
             return false;
         }
-        s.failures = 0;
+        s.failures.reset();
         s.decay_from = now;
         self.ejected -= 1;
         true
@@ -224,6 +269,15 @@ impl OutlierDetector {
     pub fn next_expiry(&self) -> Option<Instant> {
         self.workers.iter().filter_map(|s| s.ejected_until).min()
     }
+}
+
+/// Count an ejection of `s` at `now`: credit the decay, grow the multiplier, clear the failure
+/// count. Returns the ejection's length.
+fn eject_now(s: &mut WorkerState, now: Instant, base: Duration, max: Duration) -> Duration {
+    decay(s, now, base);
+    s.times_ejected = s.times_ejected.saturating_add(1);
+    s.failures.reset();
+    base.saturating_mul(u64::from(s.times_ejected)).min(max)
 }
 
 /// Credits an un-ejected worker's multiplier with the whole `base` periods since `decay_from`.
@@ -480,24 +534,64 @@ mod tests {
         assert!(!d.is_ejected(7));
         assert_eq!(d.times_ejected(7), 0);
         assert_eq!(d.ejected_until(7), None);
-        d.remove_worker(7);
+        d.vacate(7);
+        assert!(!d.eject(7, secs(9), secs(0)));
         assert_eq!(d.len(), 2);
     }
 
     #[test]
-    fn add_and_remove_workers_keep_order_and_count() {
-        let mut d = OutlierDetector::new(cfg(1), 2);
-        d.add_worker();
+    fn vacating_a_slot_moves_no_other_worker_and_occupying_it_starts_clean() {
+        let mut d = OutlierDetector::new(cfg(2), 2);
+        d.occupy(2, Streak::new());
         assert_eq!(d.len(), 3);
-        d.on_outcome(2, false, secs(0)).unwrap();
-        d.remove_worker(0);
-        // Worker 2 is now worker 1, still ejected.
-        assert!(d.is_ejected(1));
+        assert_eq!(d.on_outcome(1, false, secs(0)), None);
+        fail(&mut d, 2, 2, secs(0)).unwrap();
+        d.vacate(0);
+        assert_eq!(d.len(), 2);
+        // Worker 2 stays in slot 2, still ejected; worker 1 keeps its failure count.
+        assert!(d.is_ejected(2));
         assert_eq!(d.ejected_count(), 1);
-        d.remove_worker(1);
-        assert_eq!(d.ejected_count(), 0);
-        assert_eq!(d.len(), 1);
-        assert!(!d.is_ejected(0));
+        assert!(d.on_outcome(1, false, secs(0)).is_some());
+        // An empty slot takes no outcomes.
+        assert_eq!(fail(&mut d, 0, 5, secs(0)), None);
+        d.vacate(2);
+        assert_eq!(d.ejected_count(), 1);
+        d.occupy(2, Streak::new());
+        assert!(!d.is_ejected(2));
+        assert_eq!(d.times_ejected(2), 0);
+        assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn detectors_sharing_a_streak_count_one_run_of_failures() {
+        let mut a = OutlierDetector::new(cfg(4), 0);
+        let mut b = OutlierDetector::new(cfg(4), 0);
+        let streak = Streak::new();
+        a.occupy(0, streak.clone());
+        b.occupy(0, streak.clone());
+        assert_eq!(fail(&mut a, 0, 3, secs(1)), None);
+        // A success in one ends the run in both.
+        assert_eq!(b.on_outcome(0, true, secs(1)), None);
+        assert_eq!(fail(&mut a, 0, 3, secs(1)), None);
+        // The fourth failure in a row, wherever it is seen, ejects.
+        assert!(b.on_outcome(0, false, secs(1)).is_some());
+        assert!(b.is_ejected(0) && !a.is_ejected(0));
+        assert_eq!(streak.get(), 0);
+    }
+
+    #[test]
+    fn an_ejection_from_another_detector_is_counted_once_and_aligned() {
+        let mut a = OutlierDetector::new(cfg(3), 3);
+        let mut b = OutlierDetector::new(cfg(3), 3);
+        let until = fail(&mut a, 1, 3, secs(1)).unwrap();
+        assert!(b.eject(1, until, secs(1)));
+        assert_eq!((b.is_ejected(1), b.times_ejected(1)), (true, 1));
+        assert_eq!(b.ejected_until(1), Some(until));
+        // Told again (both saw it at once): no second ejection, the end is aligned.
+        assert!(!b.eject(1, until + Duration::from_secs(1), secs(2)));
+        assert_eq!((b.times_ejected(1), b.ejected_count()), (1, 1));
+        assert_eq!(b.ejected_until(1), Some(until + Duration::from_secs(1)));
+        assert_eq!(a.tick(until), 1);
     }
 
     #[derive(Clone, Debug)]

@@ -49,6 +49,10 @@ pub trait Pick {
 
     /// Choose an available worker, or `None` if no worker is available.
     fn pick<P: Pool + ?Sized, R: Rng + ?Sized>(&mut self, pool: &P, rng: &mut R) -> Option<usize>;
+
+    /// The worker at index `i` left the pool (its index may later hold a new worker): drop any
+    /// state kept for it. Cursors stay where they are; indices never shift.
+    fn forget(&mut self, _i: usize) {}
 }
 
 /// Any of the algorithms, dispatched statically (an enum rather than a `Box<dyn>`, so the pick
@@ -106,6 +110,12 @@ impl Pick for AnyPicker {
             AnyPicker::LeastConnections(p) => p.pick(pool, rng),
             AnyPicker::PowerOfTwo(p) => p.pick(pool, rng),
             AnyPicker::PeakEwma(p) => p.pick(pool, rng),
+        }
+    }
+
+    fn forget(&mut self, i: usize) {
+        if let AnyPicker::WeightedRoundRobin(p) = self {
+            p.forget(i);
         }
     }
 }

@@ -6,8 +6,9 @@
 //! out (weights 5,1,1 give `a a b a c a a`, not `a a a a a b c`). Ties go to the lowest index,
 //! which keeps the sequence deterministic.
 //!
-//! Current weights are indexed by worker; when the pool grows they start at zero, and an
-//! unavailable worker neither gains nor is counted in the total.
+//! Current weights are indexed by worker; when the pool grows they start at zero, an unavailable
+//! worker neither gains nor is counted in the total, and a worker that leaves the pool is
+//! forgotten (its index starts again at zero for whoever takes it next).
 
 use super::{Algorithm, Pick, Pool};
 use rand::Rng;
@@ -45,5 +46,11 @@ impl Pick for WeightedRoundRobin {
         let b = best?;
         self.current[b] -= total;
         Some(b)
+    }
+
+    fn forget(&mut self, i: usize) {
+        if let Some(c) = self.current.get_mut(i) {
+            *c = 0;
+        }
     }
 }

@@ -191,6 +191,8 @@ pub struct BalancerSettings {
     pub outlier: OutlierConfig,
     /// Windowed stats.
     pub stats: StatsConfig,
+    /// Balancer shards, at least one (see `lb_core::sharded`).
+    pub shards: usize,
 }
 
 /// A validated scenario.
@@ -239,15 +241,15 @@ impl Scenario {
         validate::validate(file, origin)
     }
 
-    /// The balancer configuration this scenario asks for, for `strategy`.
+    /// The balancer configuration this scenario asks for, for `strategy` (under `adaptive`, the
+    /// engine's baseline algorithm; the engine itself is [`engine_for`](Self::engine_for)).
     pub fn balancer_config(&self, strategy: Strategy) -> BalancerConfig {
-        let (algorithm, engine) = match strategy {
-            Strategy::Fixed(a) => (a, None),
-            Strategy::Adaptive => (self.engine.baseline, Some(self.engine.clone())),
+        let algorithm = match strategy {
+            Strategy::Fixed(a) => a,
+            Strategy::Adaptive => self.engine.baseline,
         };
         BalancerConfig {
             algorithm,
-            engine,
             stats: self.balancer.stats,
             active: self
                 .balancer
@@ -257,9 +259,19 @@ impl Scenario {
         }
     }
 
+    /// The decision engine's settings for `strategy`: `Some` for `adaptive` only.
+    pub fn engine_for(&self, strategy: Strategy) -> Option<EngineConfig> {
+        (strategy == Strategy::Adaptive).then(|| self.engine.clone())
+    }
+
     /// Weights of the workers, in order.
     pub fn weights(&self) -> Vec<u32> {
         self.workers.iter().map(|w| w.weight).collect()
+    }
+
+    /// Worker `i`'s label in decisions and outputs: `w{i}`.
+    pub fn worker_label(i: usize) -> String {
+        format!("w{i}")
     }
 
     /// Offered load at the base rate: arrival rate x mean service time / total capacity.

@@ -104,6 +104,8 @@ pub struct BalancerFile {
     pub outlier: OutlierFile,
     /// Windowed stats.
     pub stats: StatsFile,
+    /// Balancer shards (live mode runs one per core); requests are spread over them at random.
+    pub shards: u32,
 }
 
 impl Default for BalancerFile {
@@ -113,6 +115,7 @@ impl Default for BalancerFile {
             health: HealthFile::default(),
             outlier: OutlierFile::default(),
             stats: StatsFile::default(),
+            shards: 1,
         }
     }
 }

@@ -192,6 +192,12 @@ fn bad_values_name_the_field_and_why() {
             "[balancer]\nhealth = { rise = 0 }",
             "field `balancer.health.rise`",
         ),
+        (
+            "duration_s = 1",
+            "[balancer]\nshards = 0",
+            "field `balancer.shards`: must be between 1 and 1024, got 0",
+        ),
+        ("duration_s = 1", "[balancer]\nshards = 2", ""),
     ];
     for (top, rest, want) in cases {
         let text = minimal(top, rest);
@@ -266,12 +272,9 @@ fn the_engine_table_fills_the_engine_config() {
     assert_eq!(e.confirm_ticks, 2);
     let cfg = s.balancer_config(Strategy::Adaptive);
     assert_eq!(cfg.algorithm, Algorithm::PowerOfTwo);
-    assert!(cfg.engine.is_some());
-    assert!(
-        s.balancer_config(Strategy::Fixed(Algorithm::Random))
-            .engine
-            .is_none()
-    );
+    assert!(s.engine_for(Strategy::Adaptive).is_some());
+    assert!(s.engine_for(Strategy::Fixed(Algorithm::Random)).is_none());
+    assert_eq!(s.balancer.shards, 1);
 }
 
 #[test]

@@ -21,6 +21,8 @@ const MAX_SECONDS: f64 = 86_400.0;
 const MIN_PERIOD: Duration = Duration::from_millis(1);
 /// Most request slots we accept on one worker.
 const MAX_CONCURRENCY: u32 = 1_000_000;
+/// More shards than cores buy nothing live; this bound only keeps a typo from allocating.
+const MAX_SHARDS: u32 = 1024;
 /// Most workers we accept in one scenario.
 const MAX_WORKERS: usize = 10_000;
 
@@ -276,11 +278,18 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         ),
         ..StatsConfig::default()
     };
+    if b.shards == 0 || b.shards > MAX_SHARDS {
+        return c.fail(
+            "balancer.shards",
+            format!("must be between 1 and {MAX_SHARDS}, got {}", b.shards),
+        );
+    }
     let balancer = BalancerSettings {
         timeout,
         health,
         outlier,
         stats,
+        shards: b.shards as usize,
     };
 
     let engine = engine_config(&c, &f.engine)?;

@@ -385,7 +385,6 @@ impl Settings {
         };
         let balancer = BalancerConfig {
             algorithm,
-            engine: None,
             active: ActiveConfig { rise, fall },
             outlier,
             ..BalancerConfig::new(Algorithm::RoundRobin)

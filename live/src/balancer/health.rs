@@ -1,7 +1,8 @@
 //! Active health checks: every `interval`, probe each worker's health path with a GET; a 2xx
 //! within `timeout` is a good probe, anything else (refused, 5xx, timeout) a failed one. The
 //! results go to core's rise/fall state machine (`Balancer::on_probe`), which decides when a
-//! worker is marked down (`fall` failures in a row) or back up (`rise` good probes in a row).
+//! worker is marked down (`fall` failures in a row) or back up (`rise` good probes in a row),
+//! in every shard.
 
 use super::state::Shared;
 use bytes::Bytes;
@@ -59,39 +60,16 @@ pub async fn run(
                     ),
                     Err(_) => false,
                 };
-                (w.key, w.addr, ok)
+                (w.id, w.addr, ok)
             });
         }
         while let Some(done) = probes.join_next().await {
-            let Ok((key, addr, ok)) = done else { continue };
-            match shared.on_probe(key, ok) {
+            let Ok((id, addr, ok)) = done else { continue };
+            match shared.on_probe(id, ok) {
                 Some(true) => tracing::info!("worker {addr} is up (health checks passed)"),
                 Some(false) => tracing::warn!("worker {addr} is down (health checks failed)"),
                 None => {}
             }
-        }
-    }
-}
-
-/// Run the balancer's periodic tick (outlier expiry and the decision engine) every `every`
-/// until `shutdown` completes, logging each switch.
-pub async fn run_ticks(
-    shared: Arc<Shared>,
-    every: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    // Configuration guarantees at least 1 ms; never hand tokio a zero period.
-    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                if let Some(d) = shared.tick() {
-                    tracing::info!("engine: {} -> {} ({}): {}", d.from, d.to, d.reason, d.detail);
-                }
-            }
-            () = &mut shutdown => return,
         }
     }
 }

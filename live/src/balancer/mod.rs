@@ -4,10 +4,11 @@
 //!
 //! # Layout
 //!
-//! - [`state`]: the core state, sharded per connection (one core balancer per shard), and the
-//!   control part (worker table, decision engine) that keeps the shards in agreement.
+//! - [`state`]: core's sharded composition (one core balancer per shard, and `Control`: worker
+//!   table, pool-wide ejection, decision engine) with a lock around each part.
 //! - [`proxy`]: the data path (hyper server and pooled client, retries, 502/503/504).
-//! - [`health`]: active health checks and the periodic engine tick.
+//! - [`health`]: active health checks.
+//! - [`tick`]: the periodic tick (ejection expiry and the decision engine) on real time.
 //! - [`metrics`]: lock-free counters and the Prometheus text rendering.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
 //! - [`config`]: the TOML file and flags, checked.
@@ -20,5 +21,6 @@ pub mod metrics;
 pub mod proxy;
 pub mod server;
 pub mod state;
+pub mod tick;
 
 pub use state::{Shared, Status, WorkerStatus};

@@ -172,7 +172,7 @@ impl Proxy {
         for attempt in 0..2 {
             let picked = match &failed {
                 None => s.pick(shard),
-                Some(f) => s.pick_excluding(shard, f.key),
+                Some(f) => s.pick_excluding(shard, f.id),
             };
             let Some(picked) = picked else {
                 if let Some(f) = failed {

@@ -138,7 +138,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         stopped(rx.clone()),
     ));
     let tick = settings.engine.tick.as_nanos();
-    tasks.spawn(health::run_ticks(
+    tasks.spawn(super::tick::run(
         Arc::clone(&shared),
         std::time::Duration::from_nanos(tick),
         stopped(rx.clone()),

@@ -13,8 +13,8 @@ use crate::worker_process::WorkerPool;
 use bytes::Bytes;
 use hyper::header::HeaderName;
 use indicatif::ProgressBar;
+use lb_core::Strategy;
 use lb_core::scenario::Scenario;
-use lb_core::{BalancerConfig, Strategy};
 use lb_live::balancer::config::Settings;
 use lb_live::balancer::health::HealthSettings;
 use lb_live::balancer::server;
@@ -58,7 +58,7 @@ fn std_duration(d: lb_core::time::Duration) -> Duration {
 }
 
 /// The balancer settings for `scenario` under `strategy`, with `workers` in scenario order:
-/// listeners on free ports of 127.0.0.1, one shard, the scenario's health checks, ejection,
+/// listeners on free ports of 127.0.0.1, the scenario's shards, health checks, ejection,
 /// timeout and engine.
 pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr]) -> Settings {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -81,12 +81,9 @@ pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr])
             timeout,
             path: "/health".into(),
         },
-        balancer: BalancerConfig {
-            engine: None,
-            ..scenario.balancer_config(strategy)
-        },
+        balancer: scenario.balancer_config(strategy),
         engine: scenario.engine.clone(),
-        shards: 1,
+        shards: scenario.balancer.shards,
     }
 }
 
@@ -295,7 +292,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_balancer_gets_the_scenarios_settings_and_one_shard() {
+    fn the_balancer_gets_the_scenarios_settings_and_shards() {
         let text = "duration_s = 5\n[arrivals]\nrate = 10\n[balancer]\ntimeout_ms = 250\n\
                     [balancer.health]\ninterval_ms = 200\ntimeout_ms = 50\nrise = 1\nfall = 4\n\
                     [engine]\nwindow_s = 7\n[[workers]]\ncount = 2\nweight = 3\n\
@@ -312,10 +309,6 @@ mod tests {
         assert_eq!(s.health.interval, Duration::from_millis(200));
         assert_eq!(s.health.timeout, Duration::from_millis(50));
         assert_eq!((s.balancer.active.rise, s.balancer.active.fall), (1, 4));
-        assert!(
-            s.balancer.engine.is_none(),
-            "the live balancer runs its own engine"
-        );
         assert_eq!(s.engine.window, lb_core::time::Duration::from_secs(7));
         assert_eq!(s.balancer.algorithm, sc.engine.baseline);
     }

@@ -4,6 +4,7 @@ mod adaptive;
 mod cli;
 mod determinism;
 mod faults;
+mod shards;
 mod theory;
 
 use lb_core::scenario::Scenario;

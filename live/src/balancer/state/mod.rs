@@ -1,59 +1,42 @@
-//! The balancer's shared state, sharded as Envoy shards its load balancers per worker thread.
+//! The balancer's shared state: core's sharded composition ([`Control`] over [`Balancer`]
+//! shards, the very object the simulator drives) with a lock around each part.
 //!
-//! The core [`Balancer`] is a single-owner state machine (the same code the simulator drives).
-//! Rather than one global lock around it, the live balancer runs one core balancer per *shard*
-//! (one per core by default), each behind its own mutex, over the same workers. Every client
-//! connection is assigned a shard when it is accepted, and all its requests pick and book in that
-//! shard only: the proxy path never touches a lock shared by every request, and a shard's lock
-//! is held for the O(1) bookkeeping of a pick or a response (an O(N) scan for least
-//! connections), never across an await. Counters and histograms for `/metrics` are atomics.
+//! Each shard (one per core by default) sits behind its own mutex, and every client connection
+//! is assigned a shard when it is accepted: all its requests pick and book in that shard only,
+//! so the proxy path never touches a lock shared by every request, and a shard's lock is held
+//! for the O(1) bookkeeping of a pick or a response (an O(N) scan for least connections), never
+//! across an await. [`Control`] sits behind a mutex of its own, taken by the health checker, the
+//! engine tick, the admin API and, rarely, a response that got its worker ejected; lock order is
+//! control, then one shard at a time. Everything that is logic (pool-wide ejection, the engine
+//! over merged observations, applying changes to every shard, merging status) is core's; this
+//! module adds only the locks, the clock and what the proxy keeps with each worker (its address
+//! as a URI authority and header value, and its counters).
 //!
-//! What must be global is done off the request path, by the *control* part (its own mutex, taken
-//! by the health checker, the engine tick and the admin API; lock order: control, then shards):
-//!
-//! - health-check results are applied to every shard, so all agree on who is up;
-//! - the one [`DecisionEngine`] ticks on the shards' observations merged worker by worker
-//!   (counts summed, means weighted), and its switches are applied to every shard;
-//! - admin changes (pin, add, drain, remove) are applied to every shard;
-//! - status merges the shards (in flight and totals summed, window histograms merged).
-//!
-//! Each shard sees its own connections' in-flight counts and its own failures, as Envoy's
-//! per-thread balancers do: least connections balances within a shard, and passive ejection
-//! counts failures per shard (a worker ejected by one shard may still take another's requests).
-//!
-//! Workers have stable keys: core indexes workers by position, and positions shift when a worker
-//! is removed, so every request remembers the key of the worker it went to and the response is
-//! booked against whatever position that key has by then (or dropped if the worker is gone).
+//! Workers are named by their address: it is their label in core, so decisions, status and
+//! metrics all say `127.0.0.1:9001`.
 
 use super::metrics::{ProxyMetrics, WorkerMetrics};
 use hyper::http::HeaderValue;
 use hyper::http::uri::Authority;
-use lb_core::engine::{
-    Decision, DecisionEngine, EngineConfig, Mode, Observation, WorkerObservation,
-};
+use lb_core::engine::{Decision, DecisionEngine, EngineConfig, Mode};
 use lb_core::time::{Clock, Duration, SystemClock};
-use lb_core::{Algorithm, Balancer, BalancerConfig, Instant, Outcome};
+use lb_core::{
+    Algorithm, Balancer, BalancerConfig, Control, ControlError, Instant, Outcome, Shards, WorkerId,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-mod merge;
 #[cfg(test)]
 mod tests;
 mod view;
 
-use merge::merge_observations;
 pub use view::{DecisionView, Status, WorkerStatus};
 
-/// A worker's stable id.
-pub type WorkerKey = u64;
-
-/// One worker as the live balancer knows it.
+/// What the proxy keeps with each worker, in every shard.
 #[derive(Debug, Clone)]
-pub struct WorkerEntry {
-    /// Stable id.
-    pub key: WorkerKey,
+pub struct Endpoint {
     /// Where it listens.
     pub addr: SocketAddr,
     /// `addr` as a URI authority, ready to build request URIs.
@@ -64,16 +47,26 @@ pub struct WorkerEntry {
     pub metrics: Arc<WorkerMetrics>,
 }
 
+/// One worker as the live balancer knows it.
+#[derive(Debug, Clone)]
+pub struct WorkerEntry {
+    /// Its stable id in core.
+    pub id: WorkerId,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// `addr` as a URI authority.
+    pub authority: Authority,
+    /// Its counters and latency histogram.
+    pub metrics: Arc<WorkerMetrics>,
+}
+
 /// The worker chosen for one request.
 #[derive(Debug, Clone)]
 pub struct Picked {
     /// The shard that picked it, where the response is booked.
     pub shard: usize,
-    /// Its position in the shard when picked: where to look first when booking (positions
-    /// shift only when a worker is removed).
-    pub index: usize,
-    /// Stable id, for booking the response.
-    pub key: WorkerKey,
+    /// Its id, for booking the response.
+    pub id: WorkerId,
     /// Where to send it.
     pub authority: Authority,
     /// The worker's address as a header value.
@@ -96,55 +89,19 @@ pub enum StateError {
     BadAddress(SocketAddr),
 }
 
-/// One shard: a core balancer and the worker entries in its index order.
-struct Shard {
-    lb: Balancer<ChaCha8Rng>,
-    workers: Vec<WorkerEntry>,
-    /// Requests received by connections of this shard (counted under its lock).
+/// One shard and its counters (counted under its lock, so no counter is shared by every
+/// request).
+struct Cell {
+    lb: Balancer<ChaCha8Rng, Endpoint>,
+    /// Requests received by connections of this shard.
     requests: u64,
-    /// Times this shard's lock was taken (counted under it).
+    /// Times this shard's lock was taken.
     locks: u64,
-}
-
-impl Shard {
-    fn index_of(&self, key: WorkerKey) -> Option<usize> {
-        self.workers.iter().position(|w| w.key == key)
-    }
-
-    /// Where `key` is now: at `hint` unless a removal moved it.
-    fn locate(&self, key: WorkerKey, hint: usize) -> Option<usize> {
-        match self.workers.get(hint) {
-            Some(w) if w.key == key => Some(hint),
-            _ => self.index_of(key),
-        }
-    }
-
-    fn picked(&self, shard: usize, i: usize) -> Picked {
-        let w = &self.workers[i];
-        Picked {
-            shard,
-            index: i,
-            key: w.key,
-            authority: w.authority.clone(),
-            header: w.header.clone(),
-            metrics: Arc::clone(&w.metrics),
-        }
-    }
-}
-
-/// What is global: the worker table, the decision engine and the current algorithm.
-struct Control {
-    workers: Vec<WorkerEntry>,
-    next_key: WorkerKey,
-    engine: DecisionEngine,
-    algorithm: Algorithm,
-    merged: Vec<WorkerObservation>,
-    scratch: Vec<WorkerObservation>,
 }
 
 /// Everything the proxy, the health checker, the engine task and the admin API share.
 pub struct Shared {
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<Mutex<Cell>>,
     control: Mutex<Control>,
     clock: SystemClock,
     /// Balancer-level counters (503, 504, 502, retries, lock contention).
@@ -156,6 +113,19 @@ impl std::fmt::Debug for Shared {
         f.debug_struct("Shared")
             .field("shards", &self.shards.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The shards lent to [`Control`] one at a time, each under its lock.
+struct Locked<'a>(&'a Shared);
+
+impl Shards<ChaCha8Rng, Endpoint> for Locked<'_> {
+    fn count(&self) -> usize {
+        self.0.shards.len()
+    }
+
+    fn with<T>(&mut self, i: usize, f: impl FnOnce(&mut Balancer<ChaCha8Rng, Endpoint>) -> T) -> T {
+        f(&mut self.0.shard(i).lb)
     }
 }
 
@@ -181,34 +151,23 @@ impl Shared {
 
     /// Like [`new`](Self::new) with `shards` shards (at least one).
     pub fn with_shards(
-        mut config: BalancerConfig,
+        config: BalancerConfig,
         engine: EngineConfig,
         adaptive: bool,
         workers: &[(SocketAddr, u32)],
         seed: u64,
         shards: usize,
     ) -> Result<Arc<Self>, StateError> {
-        let clock = SystemClock::new();
-        let now = clock.now();
         let mut engine = DecisionEngine::new(engine);
-        let algorithm = if adaptive {
-            engine.config().baseline
-        } else {
+        if !adaptive {
             engine.set_mode(Mode::Manual);
-            config.algorithm
-        };
-        config.algorithm = algorithm;
-        config.engine = None;
+        }
+        let control = Control::new(config, Some(engine));
         let shards = (0..shards.max(1))
             .map(|i| {
-                Mutex::new(Shard {
-                    lb: Balancer::new(
-                        config.clone(),
-                        &[],
-                        ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64)),
-                        now,
-                    ),
-                    workers: Vec::new(),
+                let rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64));
+                Mutex::new(Cell {
+                    lb: control.shard(rng),
                     requests: 0,
                     locks: 0,
                 })
@@ -216,15 +175,8 @@ impl Shared {
             .collect();
         let shared = Arc::new(Shared {
             shards,
-            control: Mutex::new(Control {
-                workers: Vec::new(),
-                next_key: 1,
-                engine,
-                algorithm,
-                merged: Vec::new(),
-                scratch: Vec::new(),
-            }),
-            clock,
+            control: Mutex::new(control),
+            clock: SystemClock::new(),
             proxy: ProxyMetrics::default(),
         });
         for &(addr, weight) in workers {
@@ -238,7 +190,7 @@ impl Shared {
         self.shards.len()
     }
 
-    fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+    fn shard(&self, i: usize) -> MutexGuard<'_, Cell> {
         use std::sync::TryLockError;
         use std::sync::atomic::Ordering::Relaxed;
         let m = &self.shards[i % self.shards.len()];
@@ -272,16 +224,20 @@ impl Shared {
         self.control.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Apply `f` to every shard, in order (call with the control lock held).
-    fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
-        for i in 0..self.shards.len() {
-            f(&mut self.shard(i));
-        }
-    }
-
     /// Now, on the balancer's clock.
     pub fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    fn picked(cell: &Cell, shard: usize, id: WorkerId) -> Option<Picked> {
+        let e = cell.lb.payload(id)?;
+        Some(Picked {
+            shard,
+            id,
+            authority: e.authority.clone(),
+            header: e.header.clone(),
+            metrics: Arc::clone(&e.metrics),
+        })
     }
 
     /// Choose a worker for a request of a connection of `shard` (counted in flight there), or
@@ -289,112 +245,86 @@ impl Shared {
     #[inline]
     pub fn pick(&self, shard: usize) -> Option<Picked> {
         let now = self.now();
+        let shard = shard % self.shards.len();
         let mut g = self.shard(shard);
         g.requests += 1;
-        let i = g.lb.pick(now)?;
-        Some(g.picked(shard, i))
+        let id = g.lb.pick(now)?;
+        Self::picked(&g, shard, id)
     }
 
     /// Choose a worker other than `exclude` (retrying after a refused connection).
-    pub fn pick_excluding(&self, shard: usize, exclude: WorkerKey) -> Option<Picked> {
+    pub fn pick_excluding(&self, shard: usize, exclude: WorkerId) -> Option<Picked> {
         let now = self.now();
+        let shard = shard % self.shards.len();
         let mut g = self.shard(shard);
-        let i = match g.index_of(exclude) {
-            Some(x) => g.lb.pick_excluding(now, x)?,
-            None => g.lb.pick(now)?,
-        };
-        Some(g.picked(shard, i))
+        let id = g.lb.pick_excluding(now, exclude)?;
+        Self::picked(&g, shard, id)
     }
 
-    /// Book the end of the request `picked` went to.
+    /// Book the end of the request `picked` went to. If that got the worker ejected, the
+    /// ejection goes to every shard (core's [`Control::on_ejection`]).
     #[inline]
     pub fn on_response(&self, picked: &Picked, latency: Duration, outcome: Outcome) {
         let now = self.now();
-        let mut g = self.shard(picked.shard);
-        if let Some(i) = g.locate(picked.key, picked.index) {
-            g.lb.on_response(i, now, latency, outcome);
+        let ejection = self
+            .shard(picked.shard)
+            .lb
+            .on_response(picked.id, now, latency, outcome);
+        if let Some(e) = ejection {
+            let mut c = self.control();
+            if c.on_ejection(&mut Locked(self), e, now) {
+                let name = c.label(e.worker).unwrap_or("?");
+                let secs = e.until.saturating_since(now).as_secs_f64();
+                tracing::warn!("worker {name} ejected for {secs:.0} s (consecutive failures)");
+            }
         }
     }
 
     /// The request `picked` went to ended without a verdict (the client gave up): it leaves the
     /// in-flight count and nothing else.
     pub fn on_cancel(&self, picked: &Picked) {
-        let mut g = self.shard(picked.shard);
-        if let Some(i) = g.locate(picked.key, picked.index) {
-            g.lb.on_cancel(i);
-        }
+        self.shard(picked.shard).lb.on_cancel(picked.id);
     }
 
     /// Book an active health-check result in every shard. Returns `Some(healthy)` when the
     /// worker flipped.
-    pub fn on_probe(&self, key: WorkerKey, ok: bool) -> Option<bool> {
+    pub fn on_probe(&self, id: WorkerId, ok: bool) -> Option<bool> {
         let now = self.now();
-        let _c = self.control();
-        let mut flipped = None;
-        self.each_shard(|s| {
-            if let Some(i) = s.index_of(key) {
-                flipped = flipped.or(s.lb.on_probe(i, now, ok));
-            }
-        });
-        flipped
+        self.control().on_probe(&mut Locked(self), id, now, ok)
     }
 
     /// Housekeeping in every shard, then the decision engine on the merged observations; returns
     /// the switch made (already applied to every shard), if any.
     pub fn tick(&self) -> Option<Decision> {
         let now = self.now();
-        let mut c = self.control();
-        let c = &mut *c;
-        let mut first = true;
-        for i in 0..self.shards.len() {
-            let mut g = self.shard(i);
-            g.lb.tick(now);
-            g.lb.observe(now, &mut c.scratch);
-            merge_observations(&mut c.merged, &c.scratch, first);
-            first = false;
-        }
-        let d = c.engine.tick(
-            &Observation {
-                now,
-                workers: &c.merged,
-            },
-            c.algorithm,
-        )?;
-        c.algorithm = d.to;
-        self.each_shard(|s| s.lb.set_algorithm(d.to));
-        Some(d)
+        self.control().tick(&mut Locked(self), now)
     }
 
     /// Pin `algorithm` (manual mode), as `PUT /admin/algorithm` does.
     pub fn set_algorithm(&self, algorithm: Algorithm) {
         let now = self.now();
-        let mut c = self.control();
-        let from = c.algorithm;
-        c.engine.pin(now, from, algorithm);
-        c.algorithm = algorithm;
-        self.each_shard(|s| s.lb.set_algorithm(algorithm));
+        self.control().pin(&mut Locked(self), now, algorithm);
     }
 
     /// `adaptive` or `manual`, as `PUT /admin/mode` does.
     pub fn set_mode(&self, mode: Mode) {
-        self.control().engine.set_mode(mode);
+        self.control().set_mode(mode);
     }
 
     /// The algorithm in use.
     pub fn algorithm(&self) -> Algorithm {
-        self.control().algorithm
+        self.control().algorithm()
     }
 
     /// The mode.
     pub fn mode(&self) -> Mode {
-        self.control().engine.mode()
+        self.control().mode()
     }
 
     /// Every switch so far.
     pub fn decisions(&self) -> Vec<DecisionView> {
         self.control()
-            .engine
-            .log()
+            .decisions()
             .iter()
             .map(DecisionView::from)
             .collect()
@@ -402,70 +332,67 @@ impl Shared {
 
     /// The workers, in pool order, for the health checker and metrics.
     pub fn workers(&self) -> Vec<WorkerEntry> {
-        self.control().workers.clone()
+        let c = self.control();
+        let g = self.shard(0);
+        c.workers()
+            .filter_map(|(id, _)| {
+                let e = g.lb.payload(id)?;
+                Some(WorkerEntry {
+                    id,
+                    addr: e.addr,
+                    authority: e.authority.clone(),
+                    metrics: Arc::clone(&e.metrics),
+                })
+            })
+            .collect()
     }
 
     /// Add a worker; it starts healthy and takes traffic at once.
-    pub fn add_worker(&self, addr: SocketAddr, weight: u32) -> Result<WorkerKey, StateError> {
+    pub fn add_worker(&self, addr: SocketAddr, weight: u32) -> Result<WorkerId, StateError> {
         let auth = authority(addr)?;
-        let now = self.now();
-        let mut c = self.control();
-        if c.workers.iter().any(|w| w.addr == addr) {
-            return Err(StateError::DuplicateWorker(addr));
-        }
-        let key = c.next_key;
-        c.next_key += 1;
         let header =
             HeaderValue::from_str(auth.as_str()).map_err(|_| StateError::BadAddress(addr))?;
-        let entry = WorkerEntry {
-            key,
+        let endpoint = Endpoint {
             addr,
             authority: auth,
             header,
             metrics: Arc::new(WorkerMetrics::default()),
         };
-        self.each_shard(|s| {
-            s.lb.add_worker(weight, now);
-            s.workers.push(entry.clone());
-        });
-        c.workers.push(entry);
-        Ok(key)
+        let now = self.now();
+        self.control()
+            .add_worker(&mut Locked(self), &addr.to_string(), weight, endpoint, now)
+            .map_err(|e| match e {
+                ControlError::DuplicateLabel(_) => StateError::DuplicateWorker(addr),
+                ControlError::NoShards => StateError::BadAddress(addr),
+            })
     }
 
-    fn position(c: &Control, addr: SocketAddr) -> Result<usize, StateError> {
-        c.workers
-            .iter()
-            .position(|w| w.addr == addr)
+    fn id_of(c: &Control, addr: SocketAddr) -> Result<WorkerId, StateError> {
+        c.find(&addr.to_string())
             .ok_or(StateError::UnknownWorker(addr))
     }
 
     /// Stop (or resume) sending new requests to `addr`; in-flight requests finish.
     pub fn set_draining(&self, addr: SocketAddr, draining: bool) -> Result<(), StateError> {
-        let c = self.control();
-        let i = Self::position(&c, addr)?;
-        self.each_shard(|s| s.lb.set_draining(i, draining));
+        let mut c = self.control();
+        let id = Self::id_of(&c, addr)?;
+        c.set_draining(&mut Locked(self), id, draining);
         Ok(())
     }
 
     /// Remove `addr` from the pool. Requests in flight to it finish; their responses are not
-    /// booked.
+    /// booked. No other worker's state changes.
     pub fn remove_worker(&self, addr: SocketAddr) -> Result<(), StateError> {
         let mut c = self.control();
-        let i = Self::position(&c, addr)?;
-        self.each_shard(|s| {
-            s.lb.remove_worker(i);
-            s.workers.remove(i);
-        });
-        c.workers.remove(i);
+        let id = Self::id_of(&c, addr)?;
+        c.remove_worker(&mut Locked(self), id);
         Ok(())
     }
 
     /// Requests in flight to `addr` over all shards, if it is in the pool.
     pub fn in_flight(&self, addr: SocketAddr) -> Option<u32> {
         let c = self.control();
-        let i = Self::position(&c, addr).ok()?;
-        let mut n = 0;
-        self.each_shard(|s| n += s.lb.in_flight(i));
-        Some(n)
+        let id = Self::id_of(&c, addr).ok()?;
+        c.in_flight(&mut Locked(self), id)
     }
 }

@@ -1,9 +1,8 @@
-//! The shards and their merge, on fake worker addresses (nothing is proxied).
+//! The locks around core's composition, on fake worker addresses (nothing is proxied).
 
 use super::*;
-use lb_core::stats::WindowSnapshot;
 
-fn two_shards(n: usize) -> Arc<Shared> {
+fn shards(shards: usize, n: usize) -> Arc<Shared> {
     let workers: Vec<(SocketAddr, u32)> = (1..=n)
         .map(|i| (format!("127.0.0.1:{i}").parse().unwrap(), 1))
         .collect();
@@ -13,19 +12,23 @@ fn two_shards(n: usize) -> Arc<Shared> {
         false,
         &workers,
         1,
-        2,
+        shards,
     )
     .unwrap()
 }
 
+fn addr(i: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], i))
+}
+
 #[test]
 fn shards_pick_independently_and_status_sums_them() {
-    let s = two_shards(3);
+    let s = shards(2, 3);
     let a = s.pick(0).unwrap();
     let b = s.pick(1).unwrap();
     assert_eq!((a.shard, b.shard), (0, 1));
     // Each shard runs its own round robin: both start at the first worker.
-    assert_eq!(a.key, b.key);
+    assert_eq!(a.id, b.id);
     let st = s.status();
     assert_eq!(st.workers[0].in_flight, 2);
     s.on_response(&a, Duration::from_millis(10), Outcome::Ok);
@@ -41,15 +44,15 @@ fn shards_pick_independently_and_status_sums_them() {
 
 #[test]
 fn health_and_admin_changes_reach_every_shard() {
-    let s = two_shards(2);
-    let k = s.workers()[1].key;
+    let s = shards(2, 2);
+    let k = s.workers()[1].id;
     for _ in 0..3 {
         s.on_probe(k, false);
     }
     for shard in 0..2 {
         for _ in 0..4 {
             let p = s.pick(shard).unwrap();
-            assert_ne!(p.key, k, "shard {shard} picked a down worker");
+            assert_ne!(p.id, k, "shard {shard} picked a down worker");
             s.on_response(&p, Duration::from_millis(1), Outcome::Ok);
         }
     }
@@ -58,46 +61,78 @@ fn health_and_admin_changes_reach_every_shard() {
     for i in 0..2 {
         assert_eq!(s.shard(i).lb.algorithm(), Algorithm::LeastConnections);
     }
-    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    s.add_worker(addr, 2).unwrap();
-    s.set_draining(addr, true).unwrap();
+    let new = s.add_worker(addr(9), 2).unwrap();
+    assert_eq!(
+        s.add_worker(addr(9), 1),
+        Err(StateError::DuplicateWorker(addr(9)))
+    );
+    s.set_draining(addr(9), true).unwrap();
     for i in 0..2 {
         assert_eq!(s.shard(i).lb.worker_count(), 3);
-        assert!(s.shard(i).lb.is_draining(2));
+        assert!(s.shard(i).lb.is_draining(new));
     }
-    s.remove_worker(addr).unwrap();
+    s.remove_worker(addr(9)).unwrap();
     assert_eq!(s.status().workers.len(), 2);
-    assert_eq!(s.remove_worker(addr), Err(StateError::UnknownWorker(addr)));
+    assert_eq!(
+        s.remove_worker(addr(9)),
+        Err(StateError::UnknownWorker(addr(9)))
+    );
 }
 
 #[test]
-fn merged_observations_sum_counts_and_weight_means() {
-    let obs = |requests: u64, errors: u64, mean_ms: u64| WorkerObservation {
-        available: requests > 0,
-        weight: 1,
-        in_flight: 1,
-        window: WindowSnapshot {
-            requests,
-            errors,
-            mean: Some(Duration::from_millis(mean_ms)),
-            error_mean: (errors > 0).then(|| Duration::from_millis(1)),
-            span: Duration::from_secs(10),
-            ..WindowSnapshot::default()
-        },
-        latency_ewma: Some(Duration::from_millis(mean_ms)),
-        last_response: None,
-    };
-    let mut m = Vec::new();
-    merge_observations(&mut m, &[obs(100, 10, 10)], true);
-    merge_observations(&mut m, &[obs(300, 0, 30)], false);
-    let w = &m[0];
-    assert_eq!(
-        (w.window.requests, w.window.errors, w.in_flight),
-        (400, 10, 2)
-    );
-    assert_eq!(w.window.error_rate, 10.0 / 400.0);
-    assert_eq!(w.window.mean, Some(Duration::from_millis(25)));
-    assert_eq!(w.window.error_mean, Some(Duration::from_millis(1)));
-    assert_eq!(w.latency_ewma, Some(Duration::from_millis(25)));
-    assert!(w.available);
+fn a_worker_failing_behind_two_shards_is_ejected_once_everywhere() {
+    let s = shards(2, 3);
+    let bad = s.workers()[1].id;
+    let mut errors = 0;
+    for n in 0..100 {
+        let p = s.pick(n % 2).unwrap();
+        let outcome = if p.id == bad {
+            errors += 1;
+            Outcome::Refused
+        } else {
+            Outcome::Ok
+        };
+        s.on_response(&p, Duration::from_millis(1), outcome);
+    }
+    // The pool's run of five failures ejected it; neither shard sent it another request.
+    assert_eq!(errors, 5);
+    let st = s.status();
+    assert_eq!(st.ejections, 1);
+    assert!(st.workers[1].ejected && !st.workers[1].available);
+    for i in 0..2 {
+        assert!(s.shard(i).lb.is_ejected(bad));
+    }
+}
+
+#[test]
+fn removing_a_worker_in_the_middle_keeps_the_others_state() {
+    let s = shards(2, 4);
+    let ids: Vec<WorkerId> = s.workers().iter().map(|w| w.id).collect();
+    // Traffic on every worker, worker 4 ejected, worker 1 with a request in flight.
+    for n in 0..40 {
+        let p = s.pick(n % 2).unwrap();
+        let outcome = if p.id == ids[3] {
+            Outcome::Refused
+        } else {
+            Outcome::Ok
+        };
+        s.on_response(&p, Duration::from_millis(2), outcome);
+    }
+    let busy = s.pick(0).unwrap();
+    let before = s.status();
+    assert!(before.workers[3].ejected);
+    s.remove_worker(addr(2)).unwrap();
+    let after = s.status();
+    let kept: Vec<WorkerStatus> = before
+        .workers
+        .iter()
+        .filter(|w| w.addr != "127.0.0.1:2")
+        .cloned()
+        .collect();
+    assert_eq!(after.workers, kept);
+    assert_eq!(after.ejections, 1);
+    let still: Vec<WorkerId> = s.workers().iter().map(|w| w.id).collect();
+    assert_eq!(still, [ids[0], ids[2], ids[3]], "nobody renumbered");
+    s.on_response(&busy, Duration::from_millis(2), Outcome::Ok);
+    assert_eq!(s.in_flight(addr(1)), Some(0));
 }

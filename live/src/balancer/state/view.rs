@@ -1,9 +1,8 @@
 //! What the admin API shows: the status of the pool merged over the shards, and the decision
 //! log, as serialisable views.
 
-use super::Shared;
+use super::{Locked, Shared};
 use lb_core::engine::Decision;
-use lb_core::stats::LogHistogram;
 use serde::Serialize;
 
 /// One worker in `/admin/status`.
@@ -88,77 +87,42 @@ impl From<&Decision> for DecisionView {
 }
 
 impl Shared {
-    /// Everything `/admin/status` shows, merged over the shards.
+    /// Everything `/admin/status` shows, merged over the shards (by core's
+    /// [`Control::status`](lb_core::Control::status)).
     pub fn status(&self) -> Status {
         let now = self.now();
-        let c = self.control();
-        let n = c.workers.len();
-        let mut rows: Vec<WorkerStatus> = c
-            .workers
-            .iter()
-            .map(|w| WorkerStatus {
-                addr: w.addr.to_string(),
-                weight: 1,
-                healthy: true,
-                ejected: false,
-                draining: false,
-                available: false,
-                in_flight: 0,
-                requests_total: 0,
-                errors_total: 0,
-                window_requests: 0,
-                window_error_rate: 0.0,
-                p50_ms: None,
-                p90_ms: None,
-                p99_ms: None,
-                ewma_ms: None,
-            })
-            .collect();
-        let mut hist: Vec<LogHistogram> = vec![LogHistogram::new(); n];
-        let mut errors = vec![0u64; n];
-        let mut ewma_sum = vec![(0.0f64, 0u64); n];
-        let (mut ejections, mut available) = (0u64, 0usize);
-        self.each_shard(|s| {
-            ejections += s.lb.ejections();
-            for (i, r) in rows.iter_mut().enumerate() {
-                let Some(stats) = s.lb.stats(i) else { continue };
-                let win = stats.window_summary(now);
-                r.weight = s.lb.weight(i).unwrap_or(1);
-                r.healthy = s.lb.is_healthy(i);
-                r.draining = s.lb.is_draining(i);
-                r.ejected |= s.lb.is_ejected(i);
-                r.available |= s.lb.is_available(i);
-                r.in_flight += s.lb.in_flight(i);
-                r.requests_total += stats.total_requests();
-                r.errors_total += stats.total_errors();
-                r.window_requests += win.requests;
-                errors[i] += win.errors;
-                hist[i].merge(&stats.window_histogram(now));
-                if let Some(e) = stats.latency_ewma() {
-                    ewma_sum[i].0 += e.as_millis_f64() * win.requests.max(1) as f64;
-                    ewma_sum[i].1 += win.requests.max(1);
-                }
-            }
-        });
-        for (i, r) in rows.iter_mut().enumerate() {
-            if r.window_requests > 0 {
-                r.window_error_rate = errors[i] as f64 / r.window_requests as f64;
-            }
-            let q = |p: f64| hist[i].quantile(p).map(|ns| ns as f64 / 1e6);
-            r.p50_ms = q(0.5);
-            r.p90_ms = q(0.9);
-            r.p99_ms = q(0.99);
-            r.ewma_ms = (ewma_sum[i].1 > 0).then(|| ewma_sum[i].0 / ewma_sum[i].1 as f64);
-            available += usize::from(r.available);
-        }
+        let p = self.control().status(&mut Locked(self), now);
         Status {
-            algorithm: c.algorithm.name().to_string(),
-            mode: c.engine.mode().name().to_string(),
-            window_s: c.engine.config().window.as_secs_f64(),
-            switches: c.engine.log().len(),
-            ejections,
-            available,
-            workers: rows,
+            algorithm: p.algorithm.name().to_string(),
+            mode: p.mode.name().to_string(),
+            window_s: p.window.as_secs_f64(),
+            switches: p.switches,
+            ejections: p.ejections,
+            available: p.available,
+            workers: p.workers.iter().map(WorkerStatus::from).collect(),
+        }
+    }
+}
+
+impl From<&lb_core::sharded::WorkerStatus> for WorkerStatus {
+    fn from(w: &lb_core::sharded::WorkerStatus) -> Self {
+        let q = |p: f64| w.window_latency.quantile(p).map(|ns| ns as f64 / 1e6);
+        WorkerStatus {
+            addr: w.label.to_string(),
+            weight: w.weight,
+            healthy: w.healthy,
+            ejected: w.ejected,
+            draining: w.draining,
+            available: w.available,
+            in_flight: w.in_flight,
+            requests_total: w.requests_total,
+            errors_total: w.errors_total,
+            window_requests: w.window_requests,
+            window_error_rate: w.window_error_rate(),
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p99_ms: q(0.99),
+            ewma_ms: w.latency_ewma.map(|d| d.as_millis_f64()),
         }
     }
 }

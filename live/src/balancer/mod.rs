@@ -8,7 +8,8 @@
 //!   control part (worker table, decision engine) that keeps the shards in agreement.
 //! - [`proxy`]: the data path (hyper server and pooled client, retries, 502/503/504).
 //! - [`health`]: active health checks and the periodic engine tick.
-//! - [`metrics`]: lock-free counters and the Prometheus text rendering.
+//! - [`metrics`]: `/metrics` through prometheus-client: counters the proxy records into, the
+//!   collector that reads the state at scrape time, the list of families.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
 //! - [`config`]: the TOML file and flags, checked.
 //! - [`server`]: start everything, stop it gracefully.

@@ -17,7 +17,7 @@
 //! | `POST /admin/workers/{addr}/drain` | | 200 [`WorkerStatus`]: no new requests, in-flight ones finish |
 //! | `POST /admin/workers/{addr}/undrain` | | 200 [`WorkerStatus`] |
 //! | `DELETE /admin/workers/{addr}` | | 200 [`WorkerStatus`] as it was just before removal |
-//! | `GET /metrics` | | 200 Prometheus text format 0.0.4 ([`metrics::render`]) |
+//! | `GET /metrics` | | 200 OpenMetrics 1.0.0 if `Accept` asks for it, else Prometheus text 0.0.4 (families: [`metrics::FAMILIES`]) |
 //!
 //! Errors: 400 for a body that is not JSON, has a wrong type or an unknown field, is missing, or
 //! comes without `Content-Type: application/json` (axum's own 415 and 422 are folded into 400:
@@ -68,6 +68,7 @@ pub fn router(shared: Arc<Shared>, token: Option<String>) -> Router {
     let auth = Auth {
         token: token.map(|t| Arc::from(t.into_bytes())),
     };
+    let exposition = Arc::new(metrics::Exposition::new(Arc::clone(&shared)));
     Router::new()
         .route("/admin/status", get(status))
         .route("/admin/algorithm", put(put_algorithm))
@@ -80,7 +81,10 @@ pub fn router(shared: Arc<Shared>, token: Option<String>) -> Router {
         )
         .route("/admin/workers/{addr}/drain", post(drain))
         .route("/admin/workers/{addr}/undrain", post(undrain))
-        .route("/metrics", get(render_metrics))
+        .route(
+            "/metrics",
+            get(move |headers: HeaderMap| render_metrics(Arc::clone(&exposition), headers)),
+        )
         .route_layer(middleware::from_fn_with_state(auth, require_token))
         // After the auth layer: a wrong method is answered 405 without asking for the token.
         .method_not_allowed_fallback(method_not_allowed)
@@ -446,12 +450,19 @@ async fn remove_worker(
     Ok(axum::Json(last))
 }
 
-async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let content_type = [(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(metrics::CONTENT_TYPE),
-    )];
-    (content_type, metrics::render(&shared)).into_response()
+async fn render_metrics(exposition: Arc<metrics::Exposition>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = metrics::Format::negotiate(accept);
+    match exposition.render(format) {
+        Ok(text) => {
+            let content_type = HeaderValue::from_static(format.content_type());
+            ([(header::CONTENT_TYPE, content_type)], text).into_response()
+        }
+        Err(_) => {
+            tracing::error!("/metrics: encoding the metrics failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn no_route(method: Method, uri: Uri) -> AdminError {

@@ -9,7 +9,8 @@
 //! - [`proxy`]: the data path (hyper server and pooled client, retries, 502/503/504).
 //! - [`health`]: active health checks.
 //! - [`tick`]: the periodic tick (ejection expiry and the decision engine) on real time.
-//! - [`metrics`]: lock-free counters and the Prometheus text rendering.
+//! - [`metrics`]: `/metrics` through prometheus-client: counters the proxy records into, the
+//!   collector that reads the state at scrape time, the list of families.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
 //! - [`config`]: the TOML file and flags, checked.
 //! - [`server`]: start everything, stop it gracefully.

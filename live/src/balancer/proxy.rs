@@ -11,6 +11,7 @@
 //! when the worker fails, 504 when it does not answer within the request timeout, each with a
 //! short plain-text reason.
 
+use super::metrics::Answer;
 use super::state::{Picked, Shared};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -27,7 +28,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration as StdDuration;
 use tokio::net::TcpListener;
 
@@ -155,8 +155,25 @@ impl Proxy {
         client: IpAddr,
         shard: usize,
     ) -> Result<Response<ProxyBody>, Infallible> {
+        let start = self.shared.now();
+        let resp = self.forward(req, client, shard, start).await;
+        // Every response the handler makes, the balancer's own included, is counted once here.
+        if let Ok(r) = &resp {
+            let latency = self.shared.now().saturating_since(start);
+            self.shared.proxy.responded(r.status().as_u16(), latency);
+        }
+        resp
+    }
+
+    /// Forward one request that arrived at `start`, or answer it.
+    async fn forward(
+        &self,
+        req: Request<Incoming>,
+        client: IpAddr,
+        shard: usize,
+        start: lb_core::Instant,
+    ) -> Result<Response<ProxyBody>, Infallible> {
         let s = &self.shared;
-        let start = s.now();
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         append_forwarded_for(&mut parts.headers, client);
@@ -177,13 +194,13 @@ impl Proxy {
             let Some(picked) = picked else {
                 if let Some(f) = failed {
                     // The retry found no other worker: the answer is the first failure.
-                    s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                    s.proxy.answered(Answer::BadGateway);
                     return Ok(plain(
                         StatusCode::BAD_GATEWAY,
                         format!("502 cannot connect to worker {}", f.authority),
                     ));
                 }
-                s.proxy.no_worker.fetch_add(1, Ordering::Relaxed);
+                s.proxy.answered(Answer::NoWorker);
                 return Ok(plain(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "503 no worker available".into(),
@@ -237,11 +254,11 @@ impl Proxy {
                 Ok(Err(e)) if e.is_connect() => {
                     booking.close(latency, Outcome::Refused);
                     if retryable && attempt == 0 {
-                        s.proxy.retries.fetch_add(1, Ordering::Relaxed);
+                        s.proxy.retried();
                         failed = Some(picked.clone());
                         continue;
                     }
-                    s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                    s.proxy.answered(Answer::BadGateway);
                     return Ok(plain(
                         StatusCode::BAD_GATEWAY,
                         format!("502 cannot connect to worker {authority}"),
@@ -249,7 +266,7 @@ impl Proxy {
                 }
                 Ok(Err(e)) => {
                     booking.close(latency, Outcome::Error);
-                    s.proxy.bad_gateway.fetch_add(1, Ordering::Relaxed);
+                    s.proxy.answered(Answer::BadGateway);
                     return Ok(plain(
                         StatusCode::BAD_GATEWAY,
                         format!("502 worker {authority} failed: {e}"),
@@ -257,7 +274,7 @@ impl Proxy {
                 }
                 Err(_) => {
                     booking.close(latency, Outcome::Timeout);
-                    s.proxy.timeouts.fetch_add(1, Ordering::Relaxed);
+                    s.proxy.answered(Answer::Timeout);
                     return Ok(plain(
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
@@ -287,7 +304,12 @@ impl Booking<'_> {
     fn close(&mut self, latency: lb_core::time::Duration, outcome: Outcome) {
         self.open = false;
         self.shared.on_response(self.picked, latency, outcome);
-        self.picked.metrics.record(latency, outcome == Outcome::Ok);
+        self.picked.metrics.record(
+            &self.shared.proxy,
+            self.picked.authority.as_str(),
+            latency,
+            outcome == Outcome::Ok,
+        );
     }
 }
 

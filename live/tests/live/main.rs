@@ -4,6 +4,7 @@
 
 mod admin;
 mod balancer;
+mod metrics;
 mod worker;
 
 use lb_live::worker::{WorkerConfig, WorkerState, serve};

@@ -21,7 +21,7 @@ use lb_loadgen::experiment::{self, Options};
 use lb_loadgen::open_loop::OpenLoop;
 use lb_loadgen::report::progress_bar;
 use lb_loadgen::target::Target;
-use lb_loadgen::worker_process::{parse_error_mode, serve_child};
+use lb_loadgen::worker_process::serve_child;
 use lb_loadgen::{closed_loop, open_loop, report};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,7 +118,7 @@ struct WorkerArgs {
     #[arg(long, default_value_t = 0.0)]
     error_rate: f64,
     /// fast or slow.
-    #[arg(long, default_value = "fast", value_parser = parse_error_mode)]
+    #[arg(long, default_value = "fast")]
     error_mode: ErrorMode,
     /// Seed of the worker's random numbers.
     #[arg(long)]

@@ -10,8 +10,8 @@
 //! child exits by itself when its stdin closes, which happens when the parent dies, even by
 //! SIGKILL.
 
+use lb_core::scenario::WorkerSpec;
 use lb_core::scenario::model::ServiceFile;
-use lb_core::scenario::{ErrorMode, WorkerSpec};
 use lb_live::worker::{WorkerConfig, WorkerState, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -272,15 +272,6 @@ impl Drop for WorkerPool {
                 let _ = child.try_wait();
             }
         }
-    }
-}
-
-/// `fast` or `slow` from the command line.
-pub fn parse_error_mode(s: &str) -> Result<ErrorMode, String> {
-    match s {
-        "fast" => Ok(ErrorMode::Fast),
-        "slow" => Ok(ErrorMode::Slow),
-        _ => Err(format!("expected fast or slow, got {s:?}")),
     }
 }
 

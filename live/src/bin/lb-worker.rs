@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     error_rate: f64,
     /// When failures answer: fast (at once, no slot) or slow (after the service time).
-    #[arg(long, default_value = "fast", value_parser = error_mode)]
+    #[arg(long, default_value = "fast")]
     error_mode: ErrorMode,
     /// Start-up fault: service times multiplied by this.
     #[arg(long, value_name = "FACTOR", value_parser = positive)]
@@ -111,14 +111,6 @@ fn delay(s: &str) -> Result<f64, String> {
         Ok(v)
     } else {
         Err(format!("must be at most {MAX_DELAY_MS} ms, got {v}"))
-    }
-}
-
-fn error_mode(s: &str) -> Result<ErrorMode, String> {
-    match s {
-        "fast" => Ok(ErrorMode::Fast),
-        "slow" => Ok(ErrorMode::Slow),
-        _ => Err(format!("expected fast or slow, got {s:?}")),
     }
 }
 

@@ -13,15 +13,13 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use lb_core::Strategy;
-use lb_core::scenario::ErrorMode;
-use lb_core::scenario::model::ServiceFile;
-use lb_live::worker::{WorkerConfig, parse_service_spec};
+use lb_live::worker::WorkerArgs;
 use lb_loadgen::client::HttpClient;
 use lb_loadgen::experiment::{self, Options};
 use lb_loadgen::open_loop::OpenLoop;
 use lb_loadgen::report::progress_bar;
 use lb_loadgen::target::Target;
-use lb_loadgen::worker_process::{parse_error_mode, serve_child};
+use lb_loadgen::worker_process::serve_child;
 use lb_loadgen::{closed_loop, open_loop, report};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,7 +61,7 @@ enum Command {
     },
     /// One scenario worker (started by `experiment`; exits when its stdin closes).
     #[command(hide = true)]
-    Worker(WorkerArgs),
+    Worker(WorkerCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,41 +94,19 @@ struct ExperimentArgs {
     with_sim: bool,
 }
 
+/// `lb-loadgen worker`: the flags of `lb-worker` (one [`WorkerArgs`] for both), but the
+/// address is required and bound the way [`serve_child`] does.
 #[derive(Debug, clap::Args)]
-struct WorkerArgs {
+struct WorkerCommand {
     /// Address to listen on (port 0: any free port).
     #[arg(long)]
     listen: SocketAddr,
-    /// Name in answers.
-    #[arg(long, default_value = "worker")]
-    name: String,
-    /// Requests served at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    concurrency: u32,
-    /// Service-time distribution: constant:MS, exponential:MEAN, lognormal:MEDIAN:P99,
-    /// pareto:MEAN:SHAPE.
-    #[arg(long, default_value = "constant:10", value_parser = service_spec)]
-    service: ServiceFile,
-    /// Service times are divided by this.
-    #[arg(long, default_value_t = 1.0)]
-    speed: f64,
-    /// Probability that a request fails.
-    #[arg(long, default_value_t = 0.0)]
-    error_rate: f64,
-    /// fast or slow.
-    #[arg(long, default_value = "fast", value_parser = parse_error_mode)]
-    error_mode: ErrorMode,
-    /// Seed of the worker's random numbers.
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    worker: WorkerArgs,
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
     s.trim().parse::<Strategy>().map_err(|e| e.to_string())
-}
-
-fn service_spec(s: &str) -> Result<ServiceFile, String> {
-    parse_service_spec(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -302,19 +278,7 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, out } => experiment::compare_only(&scenarios, &out)
             .map(|table| print!("{table}"))
             .map_err(anyhow::Error::from),
-        Command::Worker(a) => in_runtime(async move {
-            let config = WorkerConfig {
-                name: a.name,
-                concurrency: a.concurrency,
-                service: a.service,
-                speed: a.speed,
-                error_rate: a.error_rate,
-                error_mode: a.error_mode,
-                seed: a.seed,
-                ..WorkerConfig::default()
-            };
-            Ok(serve_child(a.listen, config).await?)
-        }),
+        Command::Worker(a) => in_runtime(async move { Ok(serve_child(a.listen, a.worker).await?) }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,9 +10,9 @@
 //! child exits by itself when its stdin closes, which happens when the parent dies, even by
 //! SIGKILL.
 
+use lb_core::scenario::WorkerSpec;
 use lb_core::scenario::model::ServiceFile;
-use lb_core::scenario::{ErrorMode, WorkerSpec};
-use lb_live::worker::{WorkerConfig, WorkerState, serve};
+use lb_live::worker::{WorkerArgs, WorkerState, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -103,9 +103,9 @@ pub fn service_spec(s: &ServiceFile) -> String {
 }
 
 /// The child's side: bind `listen` (retrying for [`REBIND_FOR`] while the address is still
-/// taken), print `listening on ADDR`, serve until killed or until stdin closes.
-pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> Result<(), ProcessError> {
-    let state = WorkerState::new(config).map_err(|e| ProcessError::Config(e.to_string()))?;
+/// taken), set up the worker `args` describe (named after the bound address without `--name`),
+/// print `listening on ADDR`, serve until killed or until stdin closes.
+pub async fn serve_child(listen: SocketAddr, args: WorkerArgs) -> Result<(), ProcessError> {
     let deadline = tokio::time::Instant::now() + REBIND_FOR;
     let listener = loop {
         match tokio::net::TcpListener::bind(listen).await {
@@ -122,6 +122,8 @@ pub async fn serve_child(listen: SocketAddr, config: WorkerConfig) -> Result<(),
     let addr = listener
         .local_addr()
         .map_err(|source| ProcessError::Bind { listen, source })?;
+    let state = WorkerState::new(args.into_config(&addr.to_string()))
+        .map_err(|e| ProcessError::Config(e.to_string()))?;
     // The parent holds our stdin open; when it goes away (even killed), stdin closes: exit.
     std::thread::spawn(|| {
         let mut buf = [0u8; 64];
@@ -275,19 +277,53 @@ impl Drop for WorkerPool {
     }
 }
 
-/// `fast` or `slow` from the command line.
-pub fn parse_error_mode(s: &str) -> Result<ErrorMode, String> {
-    match s {
-        "fast" => Ok(ErrorMode::Fast),
-        "slow" => Ok(ErrorMode::Slow),
-        _ => Err(format!("expected fast or slow, got {s:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use lb_core::scenario::{ErrorMode, Scenario};
     use lb_live::worker::parse_service_spec;
+
+    #[derive(Parser)]
+    struct Child {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    }
+
+    #[test]
+    fn the_spawned_command_line_is_accepted_and_gives_the_scenario_worker() {
+        let text = r#"
+            duration_s = 1
+            [arrivals]
+            rate = 10
+            [[workers]]
+            concurrency = 3
+            speed = 0.5
+            error_rate = 0.125
+            error_mode = "slow"
+            service = { distribution = "lognormal", median_ms = 8, p99_ms = 40 }
+        "#;
+        let scenario = Scenario::from_toml_str(text, "inline.toml").unwrap();
+        let spec = &scenario.workers[0];
+        let args = worker_args(0, spec, 7);
+        let line = ["worker", "--listen", "127.0.0.1:0"]
+            .into_iter()
+            .map(String::from)
+            .chain(args);
+        let child = Child::try_parse_from(line).unwrap_or_else(|e| panic!("{e}"));
+        let config = child.worker.into_config("unused");
+        assert_eq!(config.name, "w0");
+        assert_eq!(config.concurrency, 3);
+        assert_eq!(config.service, spec.service_file);
+        assert_eq!(config.speed, 0.5);
+        assert_eq!(config.error_rate, 0.125);
+        assert_eq!(config.error_mode, ErrorMode::Slow);
+        assert_eq!(config.seed, Some(lb_core::scenario::worker_seed(7, 0)));
+        assert!(config.fault.is_none());
+        assert!(!config.cancel_abandoned);
+    }
 
     #[test]
     fn every_service_distribution_round_trips_through_the_command_line() {

@@ -3,30 +3,12 @@
 use super::condition::{Assessment, Condition, assess};
 use super::config::EngineConfig;
 use super::log::{Decision, Reason};
+use super::mode::Mode;
 use super::observation::Observation;
 use super::policy::{Context, Policy, RulePolicy};
 use crate::pick::Algorithm;
 use crate::stats::Ewma;
 use crate::time::{Duration, Instant};
-
-/// Who chooses the algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// The engine switches by itself.
-    Adaptive,
-    /// An operator pinned the algorithm; the engine watches but never switches.
-    Manual,
-}
-
-impl Mode {
-    /// `adaptive` or `manual`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Adaptive => "adaptive",
-            Mode::Manual => "manual",
-        }
-    }
-}
 
 /// The decision engine. Call [`tick`](Self::tick) periodically with an observation of the pool.
 #[derive(Debug)]

@@ -56,13 +56,15 @@ mod config;
 #[allow(clippy::module_inception)]
 mod engine;
 mod log;
+mod mode;
 mod observation;
 pub mod policy;
 
 pub use condition::{Assessment, Condition, Signal, assess};
 pub use config::{EngineConfig, Thresholds};
-pub use engine::{DecisionEngine, Mode};
+pub use engine::DecisionEngine;
 pub use log::{Decision, Reason};
+pub use mode::{Mode, UnknownMode};
 pub use observation::{Observation, WorkerObservation};
 pub use policy::{Context, Policy, Proposal, RulePolicy};
 

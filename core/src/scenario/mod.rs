@@ -31,7 +31,7 @@ mod validate;
 
 pub use arrivals::{ArrivalSchedule, Arrivals, Bursts};
 pub use error::ScenarioError;
-pub use model::{ErrorMode, ProcessKind};
+pub use model::{ErrorMode, ProcessKind, UnknownErrorMode};
 pub use service::{ServiceTime, mean_ms};
 pub use validate::engine_from_file;
 

@@ -3,6 +3,8 @@
 //! typo is an error, not a silently ignored setting.
 
 use serde::Deserialize;
+use std::fmt;
+use std::str::FromStr;
 
 /// A scenario file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -291,12 +293,41 @@ pub enum ErrorMode {
 }
 
 impl ErrorMode {
-    /// `fast` or `slow`.
-    pub fn name(self) -> &'static str {
+    /// Every mode.
+    pub const ALL: [ErrorMode; 2] = [ErrorMode::Fast, ErrorMode::Slow];
+
+    /// `fast` or `slow`: the spelling of scenario files, command lines and the worker's API.
+    pub const fn name(self) -> &'static str {
         match self {
             ErrorMode::Fast => "fast",
             ErrorMode::Slow => "slow",
         }
+    }
+}
+
+impl fmt::Display for ErrorMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not one of [`ErrorMode::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error mode {name:?}; expected one of: {}", ErrorMode::ALL.map(ErrorMode::name).join(", "))]
+pub struct UnknownErrorMode {
+    /// The name that was given.
+    pub name: String,
+}
+
+impl FromStr for ErrorMode {
+    type Err = UnknownErrorMode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownErrorMode {
+                name: s.to_string(),
+            })
     }
 }
 

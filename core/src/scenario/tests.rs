@@ -305,3 +305,24 @@ fn scenario_files_expand_folders_in_name_order_and_name_what_is_wrong() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn error_modes_parse_display_and_deserialise_by_the_same_names() {
+    #[derive(serde::Deserialize)]
+    struct Holder {
+        mode: ErrorMode,
+    }
+    for m in ErrorMode::ALL {
+        assert_eq!(m.name().parse::<ErrorMode>(), Ok(m));
+        assert_eq!(m.to_string(), m.name());
+        let h: Holder = toml::from_str(&format!("mode = {:?}", m.name())).unwrap();
+        assert_eq!(h.mode, m);
+    }
+    let e = "sometimes".parse::<ErrorMode>().unwrap_err();
+    assert_eq!(e.name, "sometimes");
+    assert_eq!(
+        e.to_string(),
+        "unknown error mode \"sometimes\"; expected one of: fast, slow"
+    );
+    assert!("Fast".parse::<ErrorMode>().is_err());
+}

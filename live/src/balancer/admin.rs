@@ -54,7 +54,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use lb_core::Algorithm;
-use lb_core::engine::Mode;
+use lb_core::engine::{Mode, UnknownMode};
 use lb_core::pick::UnknownAlgorithm;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -370,11 +370,10 @@ async fn put_mode(
     State(shared): State<Arc<Shared>>,
     JsonBody(body): JsonBody<ModeBody>,
 ) -> Answer<Status> {
-    let mode = match body.mode.as_str() {
-        "adaptive" => Mode::Adaptive,
-        "manual" => Mode::Manual,
-        _ => return Err(AdminError::UnknownMode(body.mode)),
-    };
+    let mode: Mode = body
+        .mode
+        .parse()
+        .map_err(|UnknownMode { name }| AdminError::UnknownMode(name))?;
     shared.set_mode(mode);
     tracing::info!(mode = mode.name(), "admin: mode set");
     Ok(axum::Json(shared.status()))

@@ -7,12 +7,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use lb_core::scenario::ErrorMode;
-use lb_core::scenario::model::ServiceFile;
-use lb_live::worker::{
-    ConfigError, DEFAULT_CONCURRENCY, DEFAULT_SERVICE_MS, Fault, MAX_DELAY_MS, SERVICE_SPEC_FORMS,
-    WorkerConfig, WorkerState, parse_service_spec, serve,
-};
+use lb_live::worker::{ConfigError, WorkerArgs, WorkerState, serve};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,104 +24,8 @@ struct Args {
     /// Address to listen on (port 0: any free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:9001", value_name = "ADDR")]
     listen: String,
-    /// Name in answers and the x-worker header [default: the address listened on].
-    #[arg(long)]
-    name: Option<String>,
-    /// Requests served at once; more wait in a FIFO queue.
-    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    concurrency: u32,
-    /// Constant service time in ms (same as --service constant:MS) [default: 10].
-    #[arg(long, value_name = "MS", value_parser = non_negative, conflicts_with = "service")]
-    service_ms: Option<f64>,
-    /// Service-time distribution: constant:MS, exponential:MEAN_MS, lognormal:MEDIAN_MS:P99_MS or
-    /// pareto:MEAN_MS:SHAPE.
-    #[arg(long, value_name = "SPEC", value_parser = service_spec)]
-    service: Option<ServiceFile>,
-    /// Speed factor: service times are divided by it.
-    #[arg(long, default_value_t = 1.0, value_parser = positive)]
-    speed: f64,
-    /// Probability that a /work request fails, in [0, 1].
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
-    error_rate: f64,
-    /// When failures answer: fast (at once, no slot) or slow (after the service time).
-    #[arg(long, default_value = "fast", value_parser = error_mode)]
-    error_mode: ErrorMode,
-    /// Start-up fault: service times multiplied by this.
-    #[arg(long, value_name = "FACTOR", value_parser = positive)]
-    slow_factor: Option<f64>,
-    /// Start-up fault: fixed delay added to each /work request, ms.
-    #[arg(long, value_name = "MS", value_parser = delay)]
-    delay_ms: Option<f64>,
-    /// Start-up fault: /health answers 503.
-    #[arg(long)]
-    unhealthy: bool,
-    /// Start-up fault: accept requests but never answer (until DELETE /admin/fault).
-    #[arg(long)]
-    hang: bool,
-    /// Seed of the worker's random numbers [default: derived from the name].
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Stop working on a request when its client goes away; by default the work runs to its
-    /// end and holds its slot, as in the simulator.
-    #[arg(long)]
-    cancel_abandoned: bool,
-}
-
-fn number(s: &str) -> Result<f64, String> {
-    s.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("expected a number, got {s:?}"))
-}
-
-fn positive(s: &str) -> Result<f64, String> {
-    let v = number(s)?;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("must be a finite number > 0, got {v}"))
-    }
-}
-
-fn non_negative(s: &str) -> Result<f64, String> {
-    let v = number(s)?;
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("must be a finite number >= 0, got {v}"))
-    }
-}
-
-fn probability(s: &str) -> Result<f64, String> {
-    let v = number(s)?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("must be a number in [0, 1], got {v}"))
-    }
-}
-
-fn delay(s: &str) -> Result<f64, String> {
-    let v = non_negative(s)?;
-    if v <= MAX_DELAY_MS {
-        Ok(v)
-    } else {
-        Err(format!("must be at most {MAX_DELAY_MS} ms, got {v}"))
-    }
-}
-
-fn error_mode(s: &str) -> Result<ErrorMode, String> {
-    match s {
-        "fast" => Ok(ErrorMode::Fast),
-        "slow" => Ok(ErrorMode::Slow),
-        _ => Err(format!("expected fast or slow, got {s:?}")),
-    }
-}
-
-fn service_spec(s: &str) -> Result<ServiceFile, String> {
-    parse_service_spec(s).map_err(|e| match e {
-        lb_live::worker::ServiceSpecError::Form(_) => e.to_string(),
-        other => format!("{other} (forms: {SERVICE_SPEC_FORMS})"),
-    })
+    #[command(flatten)]
+    worker: WorkerArgs,
 }
 
 fn main() -> ExitCode {
@@ -168,31 +67,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .with_context(|| format!("--listen {}: reading the bound address", args.listen))?;
-    let service = match (args.service, args.service_ms) {
-        (Some(s), _) => s,
-        (None, Some(ms)) => ServiceFile::Constant { ms },
-        (None, None) => ServiceFile::Constant {
-            ms: DEFAULT_SERVICE_MS,
-        },
-    };
-    let config = WorkerConfig {
-        name: args.name.unwrap_or_else(|| addr.to_string()),
-        concurrency: args.concurrency,
-        service,
-        speed: args.speed,
-        error_rate: args.error_rate,
-        error_mode: args.error_mode,
-        seed: args.seed,
-        fault: Fault {
-            slow_factor: args.slow_factor,
-            delay_ms: args.delay_ms,
-            error_rate: None,
-            error_mode: None,
-            unhealthy: args.unhealthy,
-            hang: args.hang,
-        },
-        cancel_abandoned: args.cancel_abandoned,
-    };
+    let config = args.worker.into_config(&addr.to_string());
     let state = WorkerState::new(config).map_err(|e| match e {
         ConfigError::Name(_) => anyhow::anyhow!("--{e}"),
         other => anyhow::anyhow!("invalid worker settings: {other}"),

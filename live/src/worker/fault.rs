@@ -8,12 +8,16 @@
 //!  "unhealthy": true, "hang": true}
 //! ```
 //!
-//! The JSON is read field by field (not with a derived `Deserialize`) so that every refusal names
-//! the field: a wrong type, an unknown field or an out-of-range value each get a message like
-//! `error_rate: must be a number in [0, 1], got 1.5`.
+//! The body must be a JSON object (a derived struct would also take an array, its items taken
+//! as the fields in order). The object is read by a derived `Deserialize` that refuses unknown
+//! fields, through `serde_path_to_error` so that every refusal names the field;
+//! [`Fault::validate`] then checks the ranges. A wrong type, an unknown field or an out-of-range value each get a message like
+//! `error_rate: must be a number in [0, 1], got 1.5`. `null` is the same as a missing field, so
+//! the form `GET /admin/fault` answers (every field present) can be sent back as is.
 
 use lb_core::scenario::ErrorMode;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
 use thiserror::Error;
 
 /// Longest `delay_ms` accepted: one hour.
@@ -23,7 +27,10 @@ pub const MAX_DELAY_MS: f64 = 3_600_000.0;
 pub const FAULT_FIELDS: &str = "slow_factor, delay_ms, error_rate, error_mode, unhealthy, hang";
 
 /// Overrides applied to a worker at run time. `Fault::default()` is no fault.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Deserialising checks names and types only; [`Fault::from_json`] also checks the ranges.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Fault {
     /// Service times are multiplied by this (> 0; 5.0 = five times slower).
     pub slow_factor: Option<f64>,
@@ -32,18 +39,25 @@ pub struct Fault {
     pub delay_ms: Option<f64>,
     /// Replaces the configured failure probability (in [0, 1]).
     pub error_rate: Option<f64>,
-    /// Replaces the configured failure mode.
+    /// Replaces the configured failure mode (`fast` or `slow`).
     pub error_mode: Option<ErrorMode>,
     /// `/health` answers 503.
+    #[serde(deserialize_with = "null_is_false")]
     pub unhealthy: bool,
     /// Requests are accepted but not answered until the fault is cleared.
+    #[serde(deserialize_with = "null_is_false")]
     pub hang: bool,
+}
+
+/// A flag given as `null` is off, as if missing.
+fn null_is_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Option::<bool>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// Why a fault was refused; the message names the field.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum FaultError {
-    /// The body is not JSON.
+    /// The body is not JSON (or has more after the JSON value).
     #[error("invalid JSON: {0}")]
     Json(String),
     /// The body is JSON but not an object.
@@ -56,10 +70,33 @@ pub enum FaultError {
     #[error("{field}: {reason}")]
     Field {
         /// The field.
-        field: &'static str,
+        field: String,
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl FaultError {
+    fn field(field: &str, reason: String) -> Self {
+        FaultError::Field {
+            field: field.to_string(),
+            reason,
+        }
+    }
+
+    /// A field the fault does not have, or one of its fields, from where serde stopped.
+    fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = e.path().clone();
+        let reason = e.into_inner().to_string();
+        match path.iter().next() {
+            Some(serde_path_to_error::Segment::Map { key })
+                if !FAULT_FIELDS.split(", ").any(|f| f == key) =>
+            {
+                FaultError::UnknownField(key.clone())
+            }
+            _ => FaultError::field(&path.to_string(), reason),
+        }
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -73,95 +110,40 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn number(field: &'static str, v: &Value) -> Result<Option<f64>, FaultError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Number(n) => n.as_f64().map(Some).ok_or_else(|| FaultError::Field {
-            field,
-            reason: format!("not representable as a number: {n}"),
-        }),
-        other => Err(FaultError::Field {
-            field,
-            reason: format!("expected a number, got {}", kind(other)),
-        }),
-    }
-}
-
-fn flag(field: &'static str, v: &Value) -> Result<bool, FaultError> {
-    match v {
-        Value::Null => Ok(false),
-        Value::Bool(b) => Ok(*b),
-        other => Err(FaultError::Field {
-            field,
-            reason: format!("expected true or false, got {}", kind(other)),
-        }),
-    }
-}
-
-fn mode(v: &Value) -> Result<Option<ErrorMode>, FaultError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) if s == "fast" => Ok(Some(ErrorMode::Fast)),
-        Value::String(s) if s == "slow" => Ok(Some(ErrorMode::Slow)),
-        Value::String(s) => Err(FaultError::Field {
-            field: "error_mode",
-            reason: format!("expected \"fast\" or \"slow\", got {s:?}"),
-        }),
-        other => Err(FaultError::Field {
-            field: "error_mode",
-            reason: format!("expected \"fast\" or \"slow\", got {}", kind(other)),
-        }),
-    }
-}
-
 impl Fault {
     /// Read a fault from a request body, then [`validate`](Self::validate) it.
     pub fn from_json(body: &[u8]) -> Result<Fault, FaultError> {
         let value: Value =
             serde_json::from_slice(body).map_err(|e| FaultError::Json(e.to_string()))?;
-        let Value::Object(map) = value else {
+        if !value.is_object() {
             return Err(FaultError::NotAnObject(kind(&value)));
-        };
-        Self::from_map(&map)
-    }
-
-    fn from_map(map: &Map<String, Value>) -> Result<Fault, FaultError> {
-        let mut f = Fault::default();
-        for (key, v) in map {
-            match key.as_str() {
-                "slow_factor" => f.slow_factor = number("slow_factor", v)?,
-                "delay_ms" => f.delay_ms = number("delay_ms", v)?,
-                "error_rate" => f.error_rate = number("error_rate", v)?,
-                "error_mode" => f.error_mode = mode(v)?,
-                "unhealthy" => f.unhealthy = flag("unhealthy", v)?,
-                "hang" => f.hang = flag("hang", v)?,
-                _ => return Err(FaultError::UnknownField(key.clone())),
-            }
         }
-        f.validate()?;
-        Ok(f)
+        let fault: Fault =
+            serde_path_to_error::deserialize(value).map_err(FaultError::from_serde)?;
+        fault.validate()?;
+        Ok(fault)
     }
 
     /// Check the ranges: `slow_factor` finite and > 0, `delay_ms` in [0, [`MAX_DELAY_MS`]],
     /// `error_rate` in [0, 1].
     pub fn validate(&self) -> Result<(), FaultError> {
         if let Some(s) = self.slow_factor.filter(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(FaultError::Field {
-                field: "slow_factor",
-                reason: format!("must be a finite number > 0, got {s}"),
-            });
+            return Err(FaultError::field(
+                "slow_factor",
+                format!("must be a finite number > 0, got {s}"),
+            ));
         }
         if let Some(d) = self.delay_ms.filter(|d| !(0.0..=MAX_DELAY_MS).contains(d)) {
-            return Err(FaultError::Field {
-                field: "delay_ms",
-                reason: format!("must be a number in [0, {MAX_DELAY_MS}], got {d}"),
-            });
+            return Err(FaultError::field(
+                "delay_ms",
+                format!("must be a number in [0, {MAX_DELAY_MS}], got {d}"),
+            ));
         }
         if let Some(r) = self.error_rate.filter(|r| !(0.0..=1.0).contains(r)) {
-            return Err(FaultError::Field {
-                field: "error_rate",
-                reason: format!("must be a number in [0, 1], got {r}"),
-            });
+            return Err(FaultError::field(
+                "error_rate",
+                format!("must be a number in [0, 1], got {r}"),
+            ));
         }
         Ok(())
     }
@@ -229,7 +211,124 @@ mod tests {
         assert!(err(r#"{"error_mode": "sometimes"}"#).starts_with("error_mode:"));
         assert!(err(r#"{"hang": 1}"#).starts_with("hang:"));
         assert!(err(r#"{"slowfactor": 2}"#).contains("`slowfactor`"));
-        assert!(err("[1]").contains("an array"));
+        assert!(err("[1]").contains("JSON object"));
         assert!(err("{").starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn each_refusal_says_why() {
+        let cases = [
+            (
+                r#"{"error_rate": 1.5}"#,
+                "error_rate: must be a number in [0, 1], got 1.5",
+            ),
+            (
+                r#"{"error_rate": -0.1}"#,
+                "error_rate: must be a number in [0, 1], got -0.1",
+            ),
+            (
+                r#"{"slow_factor": -2}"#,
+                "slow_factor: must be a finite number > 0, got -2",
+            ),
+            (
+                r#"{"delay_ms": 3600001}"#,
+                "delay_ms: must be a number in [0, 3600000], got 3600001",
+            ),
+            (
+                r#"{"delay_ms": "soon"}"#,
+                "delay_ms: invalid type: string \"soon\", expected f64",
+            ),
+            (
+                r#"{"error_mode": "sometimes"}"#,
+                "error_mode: unknown variant `sometimes`, expected `fast` or `slow`",
+            ),
+            (
+                r#"{"unhealthy": "yes"}"#,
+                "unhealthy: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                r#"{"hang": true, "slowfactor": 2}"#,
+                "unknown field `slowfactor`, expected one of: slow_factor, delay_ms, \
+                 error_rate, error_mode, unhealthy, hang",
+            ),
+            (
+                "[1]",
+                "expected a JSON object with fields slow_factor, delay_ms, error_rate, \
+                 error_mode, unhealthy, hang, got an array",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(err(body), want, "{body}");
+        }
+        assert_eq!(
+            Fault::from_json(br#"{"slowfactor": 2}"#),
+            Err(FaultError::UnknownField("slowfactor".into()))
+        );
+        // Not JSON at all, NaN included (JSON has no NaN), or more after the object.
+        for body in ["{", r#"{"slow_factor": NaN}"#, r#"{"hang": true} {}"#, ""] {
+            assert!(
+                matches!(Fault::from_json(body.as_bytes()), Err(FaultError::Json(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn nan_and_infinity_are_refused_when_built_in_code() {
+        let bad = [
+            Fault {
+                slow_factor: Some(f64::NAN),
+                ..Fault::default()
+            },
+            Fault {
+                slow_factor: Some(f64::INFINITY),
+                ..Fault::default()
+            },
+            Fault {
+                delay_ms: Some(f64::NAN),
+                ..Fault::default()
+            },
+            Fault {
+                error_rate: Some(f64::NAN),
+                ..Fault::default()
+            },
+        ];
+        for f in bad {
+            assert!(
+                matches!(f.validate(), Err(FaultError::Field { .. })),
+                "{f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn null_is_a_missing_field_and_flags_default_to_off() {
+        let f = Fault::from_json(
+            br#"{"slow_factor": null, "error_mode": null, "unhealthy": null, "hang": null}"#,
+        )
+        .unwrap();
+        assert!(f.is_none());
+        let f = Fault::from_json(br#"{"error_mode": "fast", "hang": false}"#).unwrap();
+        assert_eq!(f.error_mode, Some(ErrorMode::Fast));
+        assert!(!f.hang);
+    }
+
+    #[test]
+    fn only_an_object_is_a_fault() {
+        for (body, kind) in [
+            ("1", "a number"),
+            ("null", "null"),
+            (r#""hang""#, "a string"),
+        ] {
+            assert_eq!(
+                Fault::from_json(body.as_bytes()),
+                Err(FaultError::NotAnObject(kind))
+            );
+        }
+        // A derived struct alone would read this as slow_factor = 2.
+        assert_eq!(
+            Fault::from_json(b"[2]"),
+            Err(FaultError::NotAnObject("an array"))
+        );
     }
 }

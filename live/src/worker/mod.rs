@@ -6,7 +6,8 @@
 //! and sleeps it holding a slot. With the configured probability a request fails: `fast`
 //! failures answer 500 at once without a slot, `slow` ones hold a slot for their service time
 //! first. Random numbers come from a seeded `ChaCha8Rng` (seed from `--seed`, or from the name),
-//! never from a global RNG. [`model`] holds the model, [`routes`] the HTTP mapping.
+//! never from a global RNG. [`model`] holds the model, [`routes`] the HTTP mapping, and
+//! [`WorkerArgs`] the command-line flags shared by `lb-worker` and `lb-loadgen worker`.
 //!
 //! A fault ([`Fault`]) can be set at run time to slow the worker down, delay it, make it fail,
 //! mark it unhealthy, or make it hang; clearing it brings the configured worker back and
@@ -40,12 +41,14 @@
 //! # }
 //! ```
 
+mod args;
 mod config;
 mod fault;
 pub mod model;
 mod pattern;
 pub mod routes;
 
+pub use args::WorkerArgs;
 pub use config::{
     ConfigError, DEFAULT_CONCURRENCY, DEFAULT_SERVICE_MS, MAX_CONCURRENCY, SERVICE_SPEC_FORMS,
     ServiceSpecError, WorkerConfig, parse_service_spec, seed_from_name,

@@ -310,37 +310,104 @@ async fn abandoned_work_runs_to_its_end_unless_told_to_stop() {
     assert_eq!((stats.in_service, stats.ok), (0, 0), "{stats:?}");
 }
 
-#[tokio::test]
-async fn bad_faults_are_refused_naming_the_field() {
-    let (addr, _) = spawn_worker(config("bad", 4, 10.0)).await;
-    let cases = [
-        ("{", "invalid JSON"),
-        ("[]", "JSON object"),
-        (r#"{"slowfactor": 2}"#, "slowfactor"),
-        (r#"{"error_rate": 1.5}"#, "error_rate"),
-        (r#"{"slow_factor": -2}"#, "slow_factor"),
-        (r#"{"delay_ms": "soon"}"#, "delay_ms"),
-        (r#"{"error_mode": "maybe"}"#, "error_mode"),
-        (r#"{"hang": "yes"}"#, "hang"),
-    ];
-    for (body, needle) in cases {
-        let res = put_fault(addr, body).await;
-        assert_eq!(res.status(), 400, "{body}");
-        assert_eq!(res.headers()["x-worker"], "bad");
-        let msg = json(res).await["error"].as_str().unwrap().to_string();
-        assert!(msg.contains(needle), "{body}: {msg}");
-    }
-    // Nothing was applied.
-    let fault = json(
+async fn get_fault(addr: SocketAddr) -> Value {
+    json(
         client()
             .get(url(addr, "/admin/fault"))
             .send()
             .await
-            .unwrap(),
+            .expect("GET /admin/fault"),
     )
-    .await;
-    assert_eq!(fault["error_rate"], Value::Null);
-    assert_eq!(fault["slow_factor"], Value::Null);
+    .await
+}
+
+#[tokio::test]
+async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
+    let (addr, _) = spawn_worker(config("bad", 4, 10.0)).await;
+    // A fault in force: a refused PUT must leave it as it was.
+    assert_eq!(put_fault(addr, r#"{"slow_factor": 3}"#).await.status(), 200);
+    let before = get_fault(addr).await;
+    let cases = [
+        ("{", &["invalid JSON"][..]),
+        (r#"{"slow_factor": NaN}"#, &["invalid JSON"]),
+        ("[]", &["JSON object", "slow_factor, delay_ms"]),
+        (
+            r#"{"slowfactor": 2}"#,
+            &["unknown field `slowfactor`", "slow_factor"],
+        ),
+        (r#"{"hang": true, "extra": 1}"#, &["unknown field `extra`"]),
+        (r#"{"error_rate": 1.5}"#, &["error_rate:", "[0, 1]", "1.5"]),
+        (
+            r#"{"error_rate": -0.1}"#,
+            &["error_rate:", "[0, 1]", "-0.1"],
+        ),
+        (r#"{"slow_factor": -2}"#, &["slow_factor:", "> 0", "-2"]),
+        (r#"{"slow_factor": 0}"#, &["slow_factor:", "> 0"]),
+        (r#"{"delay_ms": -1}"#, &["delay_ms:", "-1"]),
+        (r#"{"delay_ms": 3600001}"#, &["delay_ms:", "3600000"]),
+        (r#"{"delay_ms": "soon"}"#, &["delay_ms:", "string"]),
+        (
+            r#"{"error_mode": "maybe"}"#,
+            &["error_mode:", "maybe", "fast", "slow"],
+        ),
+        (r#"{"error_mode": 1}"#, &["error_mode:", "integer"]),
+        (r#"{"hang": "yes"}"#, &["hang:", "boolean"]),
+        (r#"{"unhealthy": 1}"#, &["unhealthy:", "boolean"]),
+    ];
+    for (body, needles) in cases {
+        let res = put_fault(addr, body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        assert_eq!(res.headers()["x-worker"], "bad");
+        let msg = json(res).await["error"].as_str().unwrap().to_string();
+        assert!(msg.starts_with("fault: "), "{body}: {msg}");
+        for needle in needles {
+            assert!(msg.contains(needle), "{body}: {msg} lacks {needle:?}");
+        }
+    }
+    assert_eq!(
+        get_fault(addr).await,
+        before,
+        "a refused fault changed the fault"
+    );
+    assert_eq!(before["slow_factor"], 3.0);
+}
+
+#[tokio::test]
+async fn a_fault_round_trips_and_null_means_unset() {
+    let (addr, _) = spawn_worker(config("rt", 4, 10.0)).await;
+    let full = r#"{"slow_factor": 5, "delay_ms": 1.5, "error_rate": 0.25,
+                   "error_mode": "slow", "unhealthy": true, "hang": false}"#;
+    let res = put_fault(addr, full).await;
+    assert_eq!(res.status(), 200);
+    let answered = json(res).await;
+    assert_eq!(answered["slow_factor"], 5.0);
+    assert_eq!(answered["delay_ms"], 1.5);
+    assert_eq!(answered["error_rate"], 0.25);
+    assert_eq!(answered["error_mode"], "slow");
+    assert_eq!(answered["unhealthy"], true);
+    assert_eq!(answered["hang"], false);
+    // What GET answers can be sent back as is.
+    let got = get_fault(addr).await;
+    assert_eq!(got, answered);
+    assert_eq!(put_fault(addr, &got.to_string()).await.status(), 200);
+    assert_eq!(get_fault(addr).await, answered);
+    // PUT replaces the whole fault: fields left out or null are unset.
+    let res = put_fault(addr, r#"{"error_rate": null, "delay_ms": 2}"#).await;
+    assert_eq!(res.status(), 200);
+    let got = get_fault(addr).await;
+    assert_eq!(got["delay_ms"], 2.0);
+    for unset in ["slow_factor", "error_rate", "error_mode"] {
+        assert_eq!(got[unset], Value::Null, "{unset}: {got}");
+    }
+    assert_eq!(got["unhealthy"], false);
+    // DELETE clears it.
+    let res = client()
+        .delete(url(addr, "/admin/fault"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(get_fault(addr).await["delay_ms"], Value::Null);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! # lb-sim: a deterministic discrete-event simulator for load balancing
 //!
 //! The simulator replays a scenario (workers, arrivals, faults: see `experiments/README.md`) on
-//! virtual time, driving the very same [`lb_core::Balancer`] that live mode drives. It is an
+//! virtual time, driving the very same [`lb_core::Sharded`] composition (the decision engine and
+//! pool-wide health over one or more [`lb_core::Balancer`] shards) that live mode drives. It is an
 //! event loop, not a runtime (quinn-proto's test harness is the model): a heap of
 //! `(time, sequence, event)` entries, popped in order, each handled to completion.
 //!

@@ -484,3 +484,49 @@ async fn clients_that_give_up_leave_no_request_counted_in_flight() {
     assert_eq!(m.len(), 2, "{m:?}");
     lb.shutdown().await;
 }
+
+/// Four workers, the third failing every request at once; requests alternate between two
+/// clients, each on its own keep-alive connection (so with two shards, each connection in its
+/// own shard). Returns the 5xx answers seen in 60 requests and the status afterwards.
+async fn failures_behind(shards: usize) -> (usize, serde_json::Value) {
+    let mut ws = Vec::new();
+    for i in 0..4 {
+        ws.push(
+            spawn_worker(WorkerConfig {
+                name: format!("w{i}"),
+                service: lb_core::scenario::model::ServiceFile::Constant { ms: 1.0 },
+                error_rate: if i == 2 { 1.0 } else { 0.0 },
+                error_mode: lb_core::scenario::ErrorMode::Fast,
+                ..WorkerConfig::default()
+            })
+            .await,
+        );
+    }
+    let addrs: Vec<SocketAddr> = ws.iter().map(|w| w.0).collect();
+    let mut s = settings(&addrs, "round_robin", "");
+    s.shards = shards;
+    let lb = start(s, 0).await.expect("balancer starts");
+    let clients = [client(), client()];
+    let mut errors = 0;
+    for n in 0..60 {
+        let (code, _) = served_by(&clients[n % 2], &url(&lb, "/work")).await;
+        errors += usize::from(code >= 500);
+    }
+    let st = status(&clients[0], &lb).await;
+    lb.shutdown().await;
+    (errors, st)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_worker_behind_two_shards_is_ejected_once_after_no_more_errors_than_one() {
+    let (one, st1) = failures_behind(1).await;
+    let (two, st2) = failures_behind(2).await;
+    // Five failures in a row eject it (the default), then no request goes to it.
+    assert_eq!(one, 5, "{st1}");
+    assert_eq!(two, one, "two shards count one run of failures: {st2}");
+    for st in [&st1, &st2] {
+        assert_eq!(st["ejections"], 1, "{st}");
+        assert_eq!(st["workers"][2]["ejected"], true, "{st}");
+        assert_eq!(st["available"], 3, "{st}");
+    }
+}

@@ -15,7 +15,7 @@
 //! Workers are named by their address: it is their label in core, so decisions, status and
 //! metrics all say `127.0.0.1:9001`.
 
-use super::metrics::{ProxyMetrics, WorkerMetrics};
+use super::metrics::counters::{ProxyMetrics, WorkerMetrics};
 use hyper::http::HeaderValue;
 use hyper::http::uri::Authority;
 use lb_core::engine::{Decision, DecisionEngine, EngineConfig, Mode};

@@ -192,6 +192,10 @@ mod tests {
             from: a.clone(),
             to: a,
             condition: String::new(),
+            worker: String::new(),
+            value: String::new(),
+            threshold: String::new(),
+            forecast: String::new(),
             detail: String::new(),
         });
         assert_header(&FaultRow {

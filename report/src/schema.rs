@@ -245,8 +245,28 @@ pub struct DecisionRow {
     pub to: String,
     /// The rule that fired, e.g. `p99_spread`.
     pub condition: String,
+    /// The worker the condition named (empty when none).
+    #[serde(default)]
+    pub worker: String,
+    /// The measured value that crossed the threshold (empty when none).
+    #[serde(default)]
+    pub value: String,
+    /// The threshold it crossed (empty when none).
+    #[serde(default)]
+    pub threshold: String,
+    /// The forecast per candidate, `algorithm:p99_ms:error_rate` `;`-separated (empty unless
+    /// the forecast policy decided).
+    #[serde(default)]
+    pub forecast: String,
     /// Human-readable evidence for the rule.
     pub detail: String,
+}
+
+impl DecisionRow {
+    /// A number for the `value` and `threshold` columns: four decimals, empty when absent.
+    pub fn number(v: Option<f64>) -> String {
+        v.map(|v| format!("{v:.4}")).unwrap_or_default()
+    }
 }
 
 impl Row for DecisionRow {
@@ -258,6 +278,10 @@ impl Row for DecisionRow {
         "from",
         "to",
         "condition",
+        "worker",
+        "value",
+        "threshold",
+        "forecast",
         "detail",
     ];
     const FILE_NAME: &'static str = "decisions.csv";

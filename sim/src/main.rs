@@ -5,6 +5,7 @@
 
 use anyhow::bail;
 use clap::Parser;
+use lb_core::engine::PolicyKind;
 use lb_core::scenario::Scenario;
 use lb_core::{Algorithm, Strategy};
 use lb_sim::{bench, output, runner, stretch};
@@ -44,6 +45,11 @@ struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
 
+    /// The decision engine's policy for `adaptive` runs (`rules` or `forecast`), over what each
+    /// scenario's `[engine] policy` says.
+    #[arg(long, value_parser = parse_policy)]
+    policy: Option<PolicyKind>,
+
     /// Print only errors.
     #[arg(long, short)]
     quiet: bool,
@@ -64,6 +70,10 @@ struct Cli {
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
     s.trim().parse::<Strategy>().map_err(|e| e.to_string())
+}
+
+fn parse_policy(s: &str) -> Result<PolicyKind, String> {
+    s.trim().parse::<PolicyKind>().map_err(|e| e.to_string())
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -89,7 +99,11 @@ fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(lb_core::scenario::scenario_files(&[default])?)
 }
 
-fn load(files: &[PathBuf], scale: f64) -> anyhow::Result<Vec<Scenario>> {
+fn load(
+    files: &[PathBuf],
+    scale: f64,
+    policy: Option<PolicyKind>,
+) -> anyhow::Result<Vec<Scenario>> {
     let mut scenarios: Vec<Scenario> = Vec::new();
     for f in files {
         let s = Scenario::from_file(f)?;
@@ -101,7 +115,11 @@ fn load(files: &[PathBuf], scale: f64) -> anyhow::Result<Vec<Scenario>> {
                 other.origin
             );
         }
-        scenarios.push(stretch::stretch(&s, scale));
+        let mut s = stretch::stretch(&s, scale);
+        if let Some(p) = policy {
+            s.engine.policy = p;
+        }
+        scenarios.push(s);
     }
     Ok(scenarios)
 }
@@ -133,7 +151,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let files = scenario_files(&cli.paths)?;
-    let scenarios = load(&files, cli.scale)?;
+    let scenarios = load(&files, cli.scale, cli.policy)?;
     let seeds: Vec<u64> = match cli.seed {
         Some(s) => vec![s],
         None => (1..=cli.seeds).collect(),

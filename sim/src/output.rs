@@ -83,6 +83,10 @@ pub fn tables(scenarios: &[Scenario], jobs: &[Job], results: &[RunResult]) -> Ta
                 from: d.from.name().to_string(),
                 to: d.to.name().to_string(),
                 condition: d.reason.name().to_string(),
+                worker: d.worker.as_deref().unwrap_or_default().to_string(),
+                value: DecisionRow::number(d.value),
+                threshold: DecisionRow::number(d.threshold),
+                forecast: d.forecast_field(),
                 detail: d.detail.clone(),
             });
         }

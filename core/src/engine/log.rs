@@ -1,9 +1,11 @@
 //! The decision log: every switch, with when, from what, to what, why, and the numbers.
 
 use super::condition::Condition;
+use super::forecast::Forecast;
 use crate::pick::Algorithm;
 use crate::time::Instant;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why the algorithm changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,8 +43,27 @@ pub struct Decision {
     pub to: Algorithm,
     /// Why.
     pub reason: Reason,
+    /// The worker the condition named, if one.
+    pub worker: Option<Arc<str>>,
+    /// The measured value that crossed the threshold (a ratio or a rate), if a condition did.
+    pub value: Option<f64>,
+    /// The threshold it crossed.
+    pub threshold: Option<f64>,
+    /// What the forecast policy predicted for each candidate (empty for other policies).
+    pub forecast: Vec<Forecast>,
     /// The numbers that triggered it, in words.
     pub detail: String,
+}
+
+impl Decision {
+    /// The forecast as one field: `algorithm:p99_ms:error_rate` per candidate, `;`-separated.
+    pub fn forecast_field(&self) -> String {
+        self.forecast
+            .iter()
+            .map(|f| format!("{}:{:.3}:{:.5}", f.algorithm, f.p99_ms, f.error_rate))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
 }
 
 impl fmt::Display for Decision {

@@ -43,8 +43,13 @@ fn ok(mean_ms: f64) -> WorkerObservation {
     w(100, mean_ms, 0, 0.0)
 }
 
+/// The defaults, but a slow worker is acted on as soon as it is confirmed (the tests of
+/// `slow_persist` set it back).
 fn cfg() -> EngineConfig {
-    EngineConfig::default()
+    EngineConfig {
+        slow_persist: Duration::ZERO,
+        ..EngineConfig::default()
+    }
 }
 
 /// Assess `workers`, labelled `w0`, `w1`, ... by position.
@@ -53,6 +58,7 @@ fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment
         .iter()
         .enumerate()
         .map(|(i, w)| WorkerObservation {
+            id: crate::WorkerId::first(i as u32),
             label: format!("w{i}").into(),
             ..w.clone()
         })
@@ -64,6 +70,7 @@ fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment
         },
         &cfg(),
         baseline,
+        &Memory::default(),
     )
 }
 
@@ -204,8 +211,10 @@ fn drive(
     let mut out = Vec::new();
     for t in from..from + secs {
         let mut p = pool.to_vec();
-        for x in &mut p {
+        for (i, x) in p.iter_mut().enumerate() {
             x.last_response = Some(at(t));
+            x.id = crate::WorkerId::first(i as u32);
+            x.label = format!("w{i}").into();
         }
         if let Some(d) = engine.tick(
             &Observation {
@@ -257,12 +266,16 @@ fn at_most_one_switch_per_window_and_the_way_back_needs_calm_for() {
     let d = drive(&mut e, &mut cur, 100, 3, &slow_pool());
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].at, at(102));
-    // Calm from 103 on: calm for 30 s is reached at 133, but the window ends at 162.
+    // Calm from 103 on: calm for 30 s is reached at 133 and the window ends at 162, but going
+    // back is a reversal: not before two windows after the switch, 222.
     let d = drive(&mut e, &mut cur, 103, 58, &calm_pool());
     assert!(d.is_empty(), "{d:?}");
-    let d = drive(&mut e, &mut cur, 161, 1, &calm_pool());
-    assert!(d.is_empty(), "161 s is still inside the window");
-    let d = drive(&mut e, &mut cur, 162, 1, &calm_pool());
+    let d = drive(&mut e, &mut cur, 161, 60, &calm_pool());
+    assert!(
+        d.is_empty(),
+        "221 s is still within two windows of the switch"
+    );
+    let d = drive(&mut e, &mut cur, 222, 1, &calm_pool());
     assert_eq!(d.len(), 1);
     assert_eq!(
         (d[0].to, d[0].reason.name()),
@@ -279,9 +292,9 @@ fn back_to_normal_waits_for_calm_for() {
     };
     let mut e = DecisionEngine::new(config);
     let mut cur = Algorithm::PeakEwma;
-    // Calm from t=100: the 30 s are complete at 130.
-    assert!(drive(&mut e, &mut cur, 100, 30, &calm_pool()).is_empty());
-    let d = drive(&mut e, &mut cur, 130, 1, &calm_pool());
+    // Calm from t=100: the 30 s are complete at 130, and the return confirmed on three ticks.
+    assert!(drive(&mut e, &mut cur, 100, 32, &calm_pool()).is_empty());
+    let d = drive(&mut e, &mut cur, 132, 1, &calm_pool());
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].to, Algorithm::RoundRobin);
 }
@@ -386,6 +399,50 @@ fn a_pin_starts_the_window_again() {
     assert_eq!(d[0].to, Algorithm::PeakEwma);
 }
 
+#[test]
+fn a_slow_worker_must_stay_slow_for_slow_persist_before_peak_ewma() {
+    let mut e = DecisionEngine::new(EngineConfig::default());
+    let mut cur = Algorithm::LeastConnections;
+    // Held 1..=9 ticks: under 10 s.
+    assert!(drive(&mut e, &mut cur, 100, 9, &slow_pool()).is_empty());
+    let d = drive(&mut e, &mut cur, 109, 3, &slow_pool());
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        d[0].at,
+        at(111),
+        "held 10 s at 109, then confirmed on three ticks"
+    );
+    // A stall that ends before 10 s never moves the pool.
+    let mut e = DecisionEngine::new(EngineConfig::default());
+    let mut cur = Algorithm::LeastConnections;
+    for k in 0..10 {
+        assert!(drive(&mut e, &mut cur, 200 + 15 * k, 8, &slow_pool()).is_empty());
+        assert!(drive(&mut e, &mut cur, 208 + 15 * k, 7, &calm_pool()).is_empty());
+    }
+}
+
+#[test]
+fn a_slow_worker_that_serves_under_two_percent_is_left_to_the_running_algorithm() {
+    // Worker 2 is ten times slower but gets 4 of 304 responses (1.3%): no switch, but it is a
+    // suspect, so the engine does not call the pool calm either.
+    let mut pool = vec![ok(10.0), ok(10.0), w(4, 100.0, 0, 0.0), ok(10.0)];
+    let config = EngineConfig {
+        min_worker_samples: 4,
+        ..cfg()
+    };
+    let mut e = DecisionEngine::new(config.clone());
+    let mut cur = Algorithm::PeakEwma;
+    assert!(drive(&mut e, &mut cur, 100, 5, &pool).is_empty());
+    assert!(e.last_assessment().holds(Condition::ProlongedProcessing));
+    // At 8 of 308 (2.6%) the same worker is worth peak EWMA.
+    pool[2] = w(8, 100.0, 0, 0.0);
+    let mut e = DecisionEngine::new(config);
+    let mut cur = Algorithm::LeastConnections;
+    let d = drive(&mut e, &mut cur, 100, 3, &pool);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].to, Algorithm::PeakEwma);
+}
+
 fn worker_strategy() -> impl Strategy<Value = WorkerObservation> {
     (
         any::<bool>(),
@@ -414,6 +471,89 @@ fn ticks() -> impl Strategy<Value = Vec<(u64, Vec<WorkerObservation>)>> {
         (1u64..5_000, prop::collection::vec(worker_strategy(), 1..8)),
         1..120,
     )
+    .prop_map(|mut steps| {
+        for (_, pool) in &mut steps {
+            for (i, x) in pool.iter_mut().enumerate() {
+                x.id = crate::WorkerId::first(i as u32);
+                x.label = format!("w{i}").into();
+            }
+        }
+        steps
+    })
+}
+
+/// A policy that proposes whatever it is told, tick after tick: the worst a plugged-in policy
+/// can do.
+#[derive(Debug)]
+struct Adversary {
+    proposals: Vec<Algorithm>,
+    next: usize,
+}
+
+impl Policy for Adversary {
+    fn name(&self) -> &'static str {
+        "adversary"
+    }
+    fn decide(&mut self, _ctx: &Context<'_>) -> Option<Proposal> {
+        let to = *self
+            .proposals
+            .get(self.next % self.proposals.len().max(1))?;
+        self.next += 1;
+        Some(Proposal {
+            to,
+            condition: Condition::LoadImbalance,
+            worker: None,
+            value: 0.0,
+            threshold: 0.0,
+            detail: String::new(),
+            forecast: Vec::new(),
+        })
+    }
+}
+
+/// Drive `e` over `steps` (fresh evidence at every tick) and check that no switch undoes the
+/// previous one within two windows.
+fn no_reversal_within_two_windows(
+    e: &mut DecisionEngine,
+    steps: Vec<(u64, Vec<WorkerObservation>)>,
+) -> Result<(), TestCaseError> {
+    let two = e.config().window.saturating_mul(2);
+    let mut cur = Algorithm::LeastConnections;
+    let mut now = at(0);
+    let mut last: Option<Decision> = None;
+    for (dt_ms, mut pool) in steps {
+        now += Duration::from_millis(dt_ms);
+        for x in &mut pool {
+            x.last_response = Some(now);
+        }
+        if let Some(d) = e.tick(
+            &Observation {
+                now,
+                workers: &pool,
+            },
+            cur,
+        ) {
+            if let Some(l) = &last
+                && d.to == l.from
+            {
+                prop_assert!(
+                    d.at - l.at >= two,
+                    "{} -> {} at {}, back at {}",
+                    l.from,
+                    l.to,
+                    l.at,
+                    d.at
+                );
+            }
+            cur = d.to;
+            last = Some(d);
+        }
+    }
+    Ok(())
+}
+
+fn algorithm() -> impl Strategy<Value = Algorithm> {
+    prop::sample::select(Algorithm::ALL.to_vec())
 }
 
 proptest! {
@@ -455,6 +595,75 @@ proptest! {
                 cur = d.to;
             }
         }
+    }
+
+    #[test]
+    fn no_policy_reverses_a_switch_within_two_windows(
+        steps in ticks(),
+        proposals in prop::collection::vec(algorithm(), 1..6),
+        window_s in 1u64..120,
+        confirm in 1u32..4,
+    ) {
+        let config = EngineConfig { window: Duration::from_secs(window_s), confirm_ticks: confirm, min_samples: 1, ..cfg() };
+        let mut e = DecisionEngine::with_policy(config, Box::new(Adversary { proposals, next: 0 }));
+        no_reversal_within_two_windows(&mut e, steps)?;
+    }
+
+    #[test]
+    fn the_rule_and_forecast_policies_never_reverse_within_two_windows(
+        steps in ticks(),
+        window_s in 1u64..120,
+        forecast in any::<bool>(),
+    ) {
+        let policy = if forecast { PolicyKind::Forecast } else { PolicyKind::Rules };
+        let config = EngineConfig {
+            window: Duration::from_secs(window_s),
+            confirm_ticks: 1,
+            min_samples: 1,
+            calm_for: Duration::from_secs(1),
+            slow_persist: Duration::ZERO,
+            policy,
+            forecast: ForecastConfig { requests: 200, ..Default::default() },
+            ..cfg()
+        };
+        let mut e = DecisionEngine::new(config);
+        no_reversal_within_two_windows(&mut e, steps)?;
+    }
+
+    #[test]
+    fn nothing_is_decided_on_stale_evidence(
+        steps in ticks(),
+        proposals in prop::collection::vec(algorithm(), 1..6),
+        age_s in 11u64..1_000,
+    ) {
+        let config = EngineConfig { confirm_ticks: 1, min_samples: 1, ..cfg() };
+        let mut e = DecisionEngine::with_policy(config, Box::new(Adversary { proposals, next: 0 }));
+        let mut now = at(2_000);
+        for (dt_ms, mut pool) in steps {
+            now += Duration::from_millis(dt_ms);
+            let old = Instant::ZERO + Duration::from_nanos(now.as_nanos() - age_s * 1_000_000_000);
+            for x in &mut pool { x.last_response = Some(old); }
+            let d = e.tick(&Observation { now, workers: &pool }, Algorithm::Random);
+            prop_assert!(d.is_none());
+        }
+    }
+
+    #[test]
+    fn manual_mode_never_switches_whatever_the_policy(
+        steps in ticks(),
+        proposals in prop::collection::vec(algorithm(), 1..6),
+    ) {
+        let config = EngineConfig { confirm_ticks: 1, min_samples: 1, window: Duration::from_secs(1), ..cfg() };
+        let mut e = DecisionEngine::with_policy(config, Box::new(Adversary { proposals, next: 0 }));
+        e.set_mode(Mode::Manual);
+        let mut now = at(0);
+        for (dt_ms, mut pool) in steps {
+            now += Duration::from_millis(dt_ms);
+            for x in &mut pool { x.last_response = Some(now); }
+            let d = e.tick(&Observation { now, workers: &pool }, Algorithm::Random);
+            prop_assert!(d.is_none());
+        }
+        prop_assert!(e.log().is_empty());
     }
 
     #[test]

@@ -210,6 +210,8 @@ pub struct EngineFile {
     pub baseline: Option<String>,
     /// Algorithms the engine may choose.
     pub candidates: Option<Vec<String>>,
+    /// Which policy chooses: `rules` or `forecast`.
+    pub policy: Option<String>,
     /// Responses needed in the pool's window before any decision.
     pub min_samples: Option<u64>,
     /// Responses a worker needs in its window for its numbers to count.
@@ -224,6 +226,8 @@ pub struct EngineFile {
     pub baseline_tau_s: Option<f64>,
     /// `prolonged_processing`: worker mean / pool median.
     pub latency_skew: Option<f64>,
+    /// `prolonged_processing` on one worker leads to peak EWMA only above this share of requests.
+    pub slow_share: Option<f64>,
     /// `prolonged_processing`: pool mean / its baseline.
     pub pool_slowdown: Option<f64>,
     /// `elevated_error_rate`: a worker's error rate.

@@ -7,7 +7,7 @@ use super::{
     Arrivals, BalancerSettings, Bursts, Fault, FaultAction, HealthCheck, Length, Scenario,
     ScenarioError, ServiceTime, WorkerSpec, mean_ms,
 };
-use crate::engine::{EngineConfig, Thresholds};
+use crate::engine::{EngineConfig, PolicyKind, Thresholds};
 use crate::health::{ActiveConfig, OutlierConfig};
 use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
@@ -481,6 +481,7 @@ fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, Scenario
         };
     let thresholds = Thresholds {
         latency_skew_enter: pos("latency_skew", e.latency_skew, t.latency_skew_enter)?,
+        slow_share_enter: prob("slow_share", e.slow_share, t.slow_share_enter)?,
         pool_slowdown_enter: pos("pool_slowdown", e.pool_slowdown, t.pool_slowdown_enter)?,
         worker_error_enter: prob(
             "worker_error_rate",
@@ -559,7 +560,15 @@ fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, Scenario
             ),
         );
     }
+    let policy = match &e.policy {
+        None => d.policy,
+        Some(p) => match p.parse::<PolicyKind>() {
+            Ok(p) => p,
+            Err(err) => return c.fail("engine.policy", err.to_string()),
+        },
+    };
     Ok(EngineConfig {
+        policy,
         tick,
         window,
         baseline,
@@ -575,6 +584,7 @@ fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, Scenario
         calm_for: secs("calm_for_s", e.calm_for_s, d.calm_for)?,
         baseline_tau: secs("baseline_tau_s", e.baseline_tau_s, d.baseline_tau)?,
         thresholds,
+        ..d
     })
 }
 

@@ -168,6 +168,7 @@ impl<R: Rng, P: Clone> Sharded<R, P> {
 #[test]
 fn one_engine_over_the_merged_shards_switches_every_shard_and_names_the_worker() {
     let engine = EngineConfig {
+        slow_persist: Duration::ZERO,
         confirm_ticks: 1,
         ..EngineConfig::default()
     };

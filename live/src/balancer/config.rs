@@ -173,6 +173,8 @@ pub struct Overrides {
     pub token: Option<String>,
     /// `--window-s`: the engine's switch window.
     pub window_s: Option<f64>,
+    /// `--policy`: the engine's policy.
+    pub policy: Option<String>,
     /// `--health-interval-ms`
     pub health_interval_ms: Option<u64>,
     /// `--request-timeout-ms`
@@ -358,8 +360,13 @@ impl Settings {
         if let Some(w) = flags.window_s {
             engine_file.window_s = Some(w);
         }
+        if let Some(p) = &flags.policy {
+            engine_file.policy = Some(p.clone());
+        }
         let engine = engine_from_file(&engine_file, origin).map_err(|e| ConfigError::Invalid {
-            setting: if flags.window_s.is_some() {
+            setting: if flags.policy.is_some() && e.to_string().contains("engine.policy") {
+                "--policy".into()
+            } else if flags.window_s.is_some() {
                 "--window-s".into()
             } else {
                 origin.into()

@@ -43,6 +43,9 @@ struct Cli {
     /// The decision engine's switch window, seconds [default: 60].
     #[arg(long)]
     window_s: Option<f64>,
+    /// The decision engine's policy: `rules` or `forecast` [default: rules].
+    #[arg(long)]
+    policy: Option<String>,
     /// Time between health probes of a worker, ms [default: 1000].
     #[arg(long)]
     health_interval_ms: Option<u64>,
@@ -62,6 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         workers: cli.workers,
         token: cli.token.or_else(|| std::env::var("LB_ADMIN_TOKEN").ok()),
         window_s: cli.window_s,
+        policy: cli.policy,
         health_interval_ms: cli.health_interval_ms,
         request_timeout_ms: cli.request_timeout_ms,
         shards: cli.shards,

@@ -273,6 +273,10 @@ pub async fn run(
             from: d.from,
             to: d.to,
             condition: d.condition,
+            worker: d.worker.unwrap_or_default(),
+            value: DecisionRow::number(d.value),
+            threshold: DecisionRow::number(d.threshold),
+            forecast: d.forecast,
             detail: d.detail,
         })
         .collect();

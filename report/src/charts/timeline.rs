@@ -576,6 +576,10 @@ mod tests {
             from: "random".into(),
             to: "round_robin".into(),
             condition: "c".into(),
+            worker: String::new(),
+            value: String::new(),
+            threshold: String::new(),
+            forecast: String::new(),
             detail: String::new(),
         };
         let series = vec![("adaptive", Buckets::new())];

@@ -232,6 +232,10 @@ fn long_algorithm_names_and_unlabelled_marks_are_drawn() {
                 from: "random".into(),
                 to: "least_connections".into(),
                 condition: "test".into(),
+                worker: String::new(),
+                value: String::new(),
+                threshold: String::new(),
+                forecast: String::new(),
                 detail: String::new(),
             });
         }

@@ -190,6 +190,10 @@ pub fn results() -> Results {
                         from: "round_robin".into(),
                         to: "least_connections".into(),
                         condition: "p99_spread".into(),
+                        worker: String::new(),
+                        value: String::new(),
+                        threshold: String::new(),
+                        forecast: String::new(),
                         detail: "w3 p99 5.1x median".into(),
                     });
                     r.decisions.push(DecisionRow {
@@ -200,6 +204,10 @@ pub fn results() -> Results {
                         from: "least_connections".into(),
                         to: "round_robin".into(),
                         condition: "calm".into(),
+                        worker: String::new(),
+                        value: String::new(),
+                        threshold: String::new(),
+                        forecast: String::new(),
                         detail: "spread < 1.5x for 4 s".into(),
                     });
                 }

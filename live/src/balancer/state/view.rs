@@ -70,6 +70,15 @@ pub struct DecisionView {
     pub to: String,
     /// The condition, or `manual`.
     pub condition: String,
+    /// The worker the condition named (its address), if one.
+    pub worker: Option<String>,
+    /// The measured value that crossed the threshold.
+    pub value: Option<f64>,
+    /// The threshold it crossed.
+    pub threshold: Option<f64>,
+    /// The forecast per candidate (`algorithm:p99_ms:error_rate`, `;`-separated; empty unless
+    /// the forecast policy decided).
+    pub forecast: String,
     /// The numbers.
     pub detail: String,
 }
@@ -81,6 +90,10 @@ impl From<&Decision> for DecisionView {
             from: d.from.name().to_string(),
             to: d.to.name().to_string(),
             condition: d.reason.name().to_string(),
+            worker: d.worker.as_deref().map(str::to_string),
+            value: d.value,
+            threshold: d.threshold,
+            forecast: d.forecast_field(),
             detail: d.detail.clone(),
         }
     }

@@ -73,15 +73,20 @@ pub fn report(algorithm: Algorithm, runs: &[BenchRun]) -> String {
 }
 
 /// The cost of one balancer tick in adaptive mode on `workers` workers (window summaries of every
-/// worker, all conditions, the policy): mean microseconds per tick over `ticks` ticks.
-pub fn engine_tick(workers: usize, ticks: u32) -> f64 {
+/// worker, all conditions, the policy): mean microseconds per tick over `ticks` ticks. Worker 0
+/// is ten times slower than the rest, so a condition holds on every tick and the forecast policy
+/// runs its forecasts (every candidate, `[engine] forecast.requests` requests each) every tick.
+pub fn engine_tick(workers: usize, ticks: u32, policy: lb_core::engine::PolicyKind) -> f64 {
     use lb_core::engine::{DecisionEngine, EngineConfig};
     use lb_core::time::Duration;
     use lb_core::{BalancerConfig, Instant, Outcome, Sharded};
 
     let mut lb = Sharded::new(
         BalancerConfig::new(Algorithm::LeastConnections),
-        Some(DecisionEngine::new(EngineConfig::default())),
+        Some(DecisionEngine::new(EngineConfig {
+            policy,
+            ..EngineConfig::default()
+        })),
         1,
         |_| crate::run::stream(1, 9),
     );

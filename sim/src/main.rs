@@ -142,11 +142,14 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let runs = bench::bench(a, cli.reps)?;
             print!("{}", bench::report(a, &runs));
         }
-        for n in [10, 100, 1000] {
-            let us = bench::engine_tick(n, 2_000);
-            println!(
-                "adaptive tick on {n} workers (window summaries, conditions, policy): {us:.2} us"
-            );
+        for policy in PolicyKind::ALL {
+            for n in [10, 100, 1000] {
+                let ticks = if policy == PolicyKind::Forecast { 50 } else { 2_000 };
+                let us = bench::engine_tick(n, ticks, policy);
+                println!(
+                    "adaptive tick, {policy} policy, on {n} workers (window summaries, conditions, policy): {us:.2} us"
+                );
+            }
         }
         return Ok(());
     }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod balancer;
+mod engine;
 mod metrics;
 mod worker;
 

@@ -14,12 +14,14 @@
 //! - [`stats`]: per-worker windowed metrics, O(1) per request: counts, errors, in flight, latency
 //!   EWMA, peak EWMA, window percentiles.
 //! - [`engine`]: the adaptive decision engine: conditions, policy, stability rules, decision log.
-//! - [`strategy`]: a fixed algorithm or `adaptive`.
+//! - [`strategy`]: a fixed algorithm, `adaptive`, or a schedule of switches (`scripted`,
+//!   `oracle`).
 //! - [`balancer`]: one shard ties them together; its caller calls `pick`, `on_response`,
 //!   `on_probe`, `tick`. Workers have stable [`WorkerId`]s ([`worker_id`]).
 //! - [`sharded`]: the whole balancer, [`Control`] (worker table, pool-wide ejection, the decision
 //!   engine) over one or more shards: the one composition the simulator and live mode drive.
-//! - [`scenario`]: the scenario file model (TOML) and its validation, shared by sim and live.
+//! - [`scenario`]: the scenario file model (TOML) and its validation, shared by sim and live,
+//!   with the `[[switches]]` script of `scripted` runs.
 
 pub mod balancer;
 pub mod engine;

@@ -23,6 +23,7 @@
 //! # Layout
 //!
 //! - [`schema`] — one row type per CSV file and the [`Row`] trait (header, file name).
+//! - [`hindsight`] — the simulator's own `oracle.csv` and `verdict.csv` rows.
 //! - `decimals` — fixed-decimal writing of float columns.
 //! - [`csv_io`] — [`write_csv`] (header even for zero rows) and [`read_csv`] (errors name the
 //!   file, the line and the column).
@@ -41,6 +42,7 @@ pub mod charts;
 pub mod csv_io;
 mod decimals;
 pub mod error;
+pub mod hindsight;
 pub mod render_dir;
 pub mod schema;
 
@@ -50,5 +52,6 @@ pub use charts::{
 };
 pub use csv_io::{read_csv, write_csv};
 pub use error::ReportError;
+pub use hindsight::{OracleRow, VerdictRow};
 pub use render_dir::{render_comparison, render_dir};
 pub use schema::{DecisionRow, FaultRow, Row, SummaryRow, TimeseriesRow, WorkerRow};

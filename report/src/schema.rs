@@ -8,6 +8,8 @@
 //! | `decisions.csv`  | [`DecisionRow`]   | switch made by the decision engine           |
 //! | `faults.csv`     | [`FaultRow`]      | fault injected into a scenario               |
 //!
+//! The simulator alone also writes `oracle.csv` and `verdict.csv` (see [`crate::hindsight`]).
+//!
 //! Columns appear in the order of the struct fields, which is also the order of [`Row::HEADER`]
 //! (a test holds the two together). Times are seconds of the run's own clock: virtual time in the
 //! simulator, time since the start of the experiment in live runs. Algorithm names are the

@@ -57,6 +57,9 @@ pub enum Event {
     Tick,
     /// The fault at this index of the scenario's timeline happens.
     Fault(u32),
+    /// The switch at this index of the scenario's `[[switches]]` happens (`scripted` and
+    /// `oracle` runs only).
+    Switch(u32),
 }
 
 #[derive(Debug)]

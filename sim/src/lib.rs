@@ -16,16 +16,25 @@
 //! - [`worker`]: the worker model (slots, FIFO queue, service times, errors, crashes).
 //! - [`run`]: one run of one scenario with one algorithm and seed.
 //! - [`record`]: what a run measures (latency histogram, time series, per-worker totals).
-//! - [`runner`]: many runs on all cores, results in a fixed order.
+//! - [`phase`]: the measured window cut at the scenario's change points, tallied per phase.
+//! - [`runner`]: many runs on all cores, results in a fixed order (the oracle's after the
+//!   static algorithms' they are made from).
+//! - [`oracle`]: the hindsight oracle, each phase's best static algorithm, run as a script.
+//! - [`goals`]: how outcomes are ranked and the goals adaptive is held to.
+//! - [`verdict`]: adaptive against the best static algorithm and the oracle (`verdict.csv`).
 //! - [`output`]: CSV rows, charts and the summary table.
 //! - [`stretch`]: longer runs of the same scenario (`--scale`).
 //! - [`bench`]: the `--bench` measurement of simulator speed.
 
 pub mod bench;
 pub mod event;
+pub mod goals;
+pub mod oracle;
 pub mod output;
+pub mod phase;
 pub mod record;
 pub mod run;
 pub mod runner;
 pub mod stretch;
+pub mod verdict;
 pub mod worker;

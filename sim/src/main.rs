@@ -1,7 +1,8 @@
 //! `lb-sim`: run scenarios in the simulator and write CSVs and charts.
 //!
 //! With no arguments it runs every scenario in `experiments/` with every algorithm over 5 seeds
-//! into `results/sim/`.
+//! into `results/sim/`. `--algorithms ...,oracle` adds the hindsight oracle (and every static
+//! algorithm it is made from), `--verdict` the oracle and adaptive and the verdict on adaptive.
 
 use anyhow::bail;
 use clap::Parser;
@@ -15,15 +16,21 @@ use std::process::ExitCode;
 
 /// Deterministic discrete-event simulation of HTTP load-balancing algorithms.
 #[derive(Debug, Parser)]
-#[command(name = "lb-sim", version, about, long_about = None)]
+#[command(name = "lb-sim", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     /// Scenario files, or folders of them (every *.toml inside). Default: experiments/
     paths: Vec<PathBuf>,
 
-    /// Algorithms to compare, comma-separated, `adaptive` included (default: the scenario's
-    /// list, else all).
+    /// Algorithms to compare, comma-separated (default: the scenario's list, else every static
+    /// algorithm and `adaptive`). Also `scripted` (the scenario's [[switches]]) and `oracle`
+    /// (each phase's best static algorithm, in hindsight; brings in every static algorithm).
     #[arg(long, value_delimiter = ',', value_parser = parse_strategy)]
     algorithms: Vec<Strategy>,
+
+    /// Judge adaptive: add every static algorithm, `adaptive` and `oracle` to the runs, write
+    /// oracle.csv and verdict.csv, and print the verdict.
+    #[arg(long)]
+    verdict: bool,
 
     /// Run seeds 1..=N.
     #[arg(long, default_value_t = 5, conflicts_with = "seed", value_parser = clap::value_parser!(u64).range(1..=10_000))]
@@ -66,6 +73,46 @@ struct Cli {
     /// Repetitions for --bench.
     #[arg(long, default_value_t = 5, requires = "bench")]
     reps: usize,
+}
+
+const AFTER_HELP: &str = "\
+Strategies beyond the static algorithms:
+  adaptive  the decision engine ([engine] in the scenario) switches algorithms as it sees fit
+  scripted  the scenario's [[switches]] ({ at_s, algorithm }); an error for a scenario without
+  oracle    hindsight: the measured window is cut into phases at every fault and arrival-rate
+            change; each phase's best static algorithm on the requests that arrived in it,
+            pooled over the seeds (errors first when they differ by more than 0.1 point, else
+            p99), runs from the phase's start. Every static algorithm runs for it, asked for or
+            not (the missing ones are added just before `oracle`). Writes oracle.csv (the
+            schedule) and, with adaptive, verdict.csv (adaptive against the best static
+            algorithm and the oracle, and the goals it meets).
+The goals, the ranking rule and every column of oracle.csv and verdict.csv:
+experiments/README.md, \"The oracle and the verdict\".
+
+Examples:
+  lb-sim                                   every scenario in experiments/ into results/sim
+  lb-sim experiments/shifting.toml --seeds 3 --verdict --no-charts --out /tmp/verdict
+  lb-sim experiments --algorithms least_connections,peak_ewma,adaptive,oracle";
+
+/// `list` with what it needs: with `oracle` (added by `verdict`, with `adaptive`), every static
+/// algorithm, the missing ones just before `oracle`.
+fn with_needs(mut list: Vec<Strategy>, verdict: bool) -> Vec<Strategy> {
+    if verdict {
+        for s in [Strategy::Adaptive, Strategy::Oracle] {
+            if !list.contains(&s) {
+                list.push(s);
+            }
+        }
+    }
+    if let Some(at) = list.iter().position(|s| *s == Strategy::Oracle) {
+        let missing: Vec<Strategy> = Algorithm::ALL
+            .into_iter()
+            .map(Strategy::Fixed)
+            .filter(|s| !list.contains(s))
+            .collect();
+        list.splice(at..at, missing);
+    }
+    list
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
@@ -130,7 +177,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         for s in &cli.algorithms {
             match s {
                 Strategy::Fixed(a) => algs.push(*a),
-                Strategy::Adaptive => bail!(
+                Strategy::Adaptive | Strategy::Scripted | Strategy::Oracle => bail!(
                     "--bench measures fixed algorithms; the engine's tick cost is reported with them"
                 ),
             }
@@ -162,15 +209,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let algorithms: Vec<Vec<Strategy>> = scenarios
         .iter()
         .map(|s| {
-            if !cli.algorithms.is_empty() {
+            let list = if !cli.algorithms.is_empty() {
                 cli.algorithms.clone()
             } else if !s.algorithms.is_empty() {
                 s.algorithms.clone()
             } else {
                 Strategy::ALL.to_vec()
-            }
+            };
+            with_needs(list, cli.verdict)
         })
         .collect();
+    for (s, list) in scenarios.iter().zip(&algorithms) {
+        for &strategy in list {
+            s.check_strategy(strategy)?;
+        }
+    }
     let jobs = runner::plan(&scenarios, &algorithms, &seeds);
     let threads = cli.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -188,13 +241,20 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         );
     }
     let started = std::time::Instant::now();
-    let results = runner::run_jobs(&scenarios, &jobs, threads, progress);
-    let tables = output::tables(&scenarios, &jobs, &results);
+    let (results, oracles) = runner::run_all(&scenarios, &jobs, threads, progress);
+    let mut tables = output::tables(&scenarios, &jobs, &results);
+    output::add_hindsight(&mut tables, &scenarios, &oracles);
     let written = output::write(&cli.out, &tables, !cli.no_charts)?;
     if !cli.quiet {
         print!("{}", output::summary_table(&tables.summary));
         if let Some(t) = output::adaptive_table(&tables.summary) {
             print!("\nadaptive against the best static algorithm (means over seeds):\n{t}");
+        }
+        if let Some(v) = &tables.verdict {
+            print!(
+                "\nverdict: adaptive against the best static algorithm and the hindsight oracle (means over seeds; oracle.csv, verdict.csv):\n{}",
+                lb_sim::verdict::table(v)
+            );
         }
         let events: u64 = results.iter().map(|r| r.events).sum();
         eprintln!(

@@ -1,12 +1,15 @@
 //! Turning run results into the shared CSV schema (`lb-report`), the charts, and the summary
-//! table printed on stdout.
+//! table printed on stdout; with the oracle, also `oracle.csv` and `verdict.csv`.
 
+use crate::oracle::Hindsight;
 use crate::run::RunResult;
 use crate::runner::Job;
+use lb_core::Strategy;
 use lb_core::scenario::Scenario;
 use lb_report::schema::{
     DecisionRow, FaultRow, SummaryRow, TimeseriesRow, WorkerRow, WorkerTotals,
 };
+use lb_report::{OracleRow, VerdictRow};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +26,25 @@ pub struct Tables {
     pub faults: Vec<FaultRow>,
     /// decisions.csv
     pub decisions: Vec<DecisionRow>,
+    /// oracle.csv, when the oracle ran.
+    pub oracle: Option<Vec<OracleRow>>,
+    /// verdict.csv, when adaptive and the oracle ran.
+    pub verdict: Option<Vec<VerdictRow>>,
+}
+
+/// Add the oracle's schedules (`oracles`, from [`crate::runner::run_all`]) and, when adaptive
+/// ran beside it, the verdict. Nothing without oracles.
+pub fn add_hindsight(t: &mut Tables, scenarios: &[Scenario], oracles: &[(usize, Hindsight)]) {
+    if oracles.is_empty() {
+        return;
+    }
+    let rows: Vec<OracleRow> = oracles
+        .iter()
+        .flat_map(|(s, h)| crate::oracle::rows(&scenarios[*s].name, &h.phases))
+        .collect();
+    let verdict = crate::verdict::rows(&t.summary, &t.decisions, &rows);
+    t.verdict = (!verdict.is_empty()).then_some(verdict);
+    t.oracle = Some(rows);
 }
 
 /// Build the rows, in job order.
@@ -172,6 +194,18 @@ pub fn write(out: &Path, t: &Tables, charts: bool) -> Result<Vec<PathBuf>, Outpu
         "decisions.csv",
         lb_report::write_csv(&out.join("decisions.csv"), &t.decisions),
     )?;
+    if let Some(rows) = &t.oracle {
+        put(
+            "oracle.csv",
+            lb_report::write_csv(&out.join("oracle.csv"), rows),
+        )?;
+    }
+    if let Some(rows) = &t.verdict {
+        put(
+            "verdict.csv",
+            lb_report::write_csv(&out.join("verdict.csv"), rows),
+        )?;
+    }
     if charts {
         written.extend(lb_report::render_dir(out)?);
     }
@@ -264,9 +298,10 @@ pub fn adaptive_table(rows: &[SummaryRow]) -> Option<String> {
         else {
             continue;
         };
+        let is_static = |al: &str| al.parse::<Strategy>().is_ok_and(|st| st.fixed().is_some());
         let statics: Vec<&((String, String), [f64; 4])> = groups
             .iter()
-            .filter(|((sc, al), _)| sc == s && al != "adaptive")
+            .filter(|((sc, al), _)| sc == s && is_static(al))
             .collect();
         let best = |i: usize| {
             statics

@@ -7,10 +7,14 @@
 //! after the warm-up count in the summary and per-worker numbers; the time series shows every
 //! second, warm-up included.
 //!
+//! Each measured request is also booked in the phase of the run in which it arrived
+//! ([`crate::phase`]), for the hindsight oracle.
+//!
 //! The mean number in flight is the time integral of the balancer's requests-in-flight count over
 //! the measured window divided by its length, so Little's law (L = lambda W) can be checked
 //! against the other columns.
 
+use crate::phase::Phases;
 use hdrhistogram::Histogram;
 use lb_core::Instant;
 use lb_core::stats::LogHistogram;
@@ -69,6 +73,8 @@ pub struct Recorder {
     hist: Histogram<u64>,
     /// Per-worker totals, by worker index.
     pub workers: Vec<WorkerTotals>,
+    /// The measured requests by the phase they arrived in.
+    phases: Phases,
     // Current second of the time series.
     second: u64,
     sec_requests: u64,
@@ -96,6 +102,7 @@ impl Recorder {
             hist: Histogram::new_with_bounds(1, 3_600 * NS, 3)
                 .expect("constant histogram bounds are valid"),
             workers: vec![WorkerTotals::default(); workers],
+            phases: Phases::new(vec![warmup]),
             second: 0,
             sec_requests: 0,
             sec_errors: 0,
@@ -103,6 +110,22 @@ impl Recorder {
             sec_area: 0,
             series: Vec::new(),
         }
+    }
+
+    /// Cut the measured window into phases starting at `starts` (sorted, the first at the
+    /// warm-up's end; see [`crate::phase::starts`]). Without this, the window is one phase.
+    pub fn set_phase_starts(&mut self, starts: Vec<Instant>) {
+        self.phases = Phases::new(starts);
+    }
+
+    /// The measured requests by phase.
+    pub fn phases(&self) -> &Phases {
+        &self.phases
+    }
+
+    /// End of the measured window, once known.
+    pub fn measure_end(&self) -> Option<Instant> {
+        self.measure_end
     }
 
     /// Close the measured window at `end` (the end of the arrival schedule).
@@ -208,6 +231,7 @@ impl Recorder {
         }
         self.latency_sum_ns += u128::from(ns);
         self.hist.saturating_record(ns.max(1));
+        self.phases.record(arrival, ns, ok);
         if let Some(w) = worker.and_then(|w| self.workers.get_mut(w)) {
             w.requests += 1;
             w.errors += u64::from(!ok);

@@ -18,6 +18,12 @@
 //! common random numbers. A live experiment's worker processes are seeded the same way, so a
 //! simulated and a live run of one seed draw the same service times too.
 //!
+//! `scripted` and `oracle` runs follow the scenario's `[[switches]]`: one event per switch at
+//! its time, which sets the algorithm of every shard the way the engine's switches do
+//! ([`Sharded::set_algorithm`]) and logs a [`Decision`] (reason `manual`: a switch decided
+//! before the run, not by the engine). The oracle's schedule reaches the run that way too: the
+//! simulator puts it into a copy of the scenario as its switches (`crate::oracle`).
+//!
 //! History, from the live/sim comparison: with one stream for every worker's error draws, the
 //! failures a worker produced before outlier ejection took it out depended on the other workers'
 //! draws (10 errors under one algorithm and 102 under another, same seed and fault); with one
@@ -28,8 +34,7 @@
 use crate::event::{Event, EventQueue, ReqId};
 use crate::record::Recorder;
 use crate::worker::SimWorker;
-use lb_core::engine::Decision;
-use lb_core::engine::DecisionEngine;
+use lb_core::engine::{Decision, DecisionEngine, Reason};
 use lb_core::scenario::{ArrivalSchedule, ErrorMode, Length, Scenario, worker_seed};
 use lb_core::time::Duration;
 use lb_core::{Instant, Outcome, Sharded, Strategy, WorkerId};
@@ -50,7 +55,8 @@ pub struct RunResult {
     pub events: u64,
     /// Virtual time at which the last request was answered.
     pub end: Instant,
-    /// The decision engine's switches (adaptive runs only).
+    /// The algorithm switches: the decision engine's (`adaptive`) or the script's (`scripted`,
+    /// `oracle`); none for a static algorithm.
     pub decisions: Vec<Decision>,
 }
 
@@ -173,6 +179,9 @@ struct Sim<'a> {
     pending: u64,
     measured_target: Option<u64>,
     tick: Duration,
+    strategy: Strategy,
+    /// The switches of a `scripted` or `oracle` run, as they happened.
+    switched: Vec<Decision>,
 }
 
 /// Run `scenario` with `strategy` and `seed`.
@@ -184,6 +193,7 @@ pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
         Length::Requests(n) => (None, Some(n)),
     };
     let mut rec = Recorder::new(scenario.workers.len(), warmup);
+    rec.set_phase_starts(crate::phase::starts(scenario));
     if let Some(e) = end {
         rec.set_measure_end(e);
     }
@@ -208,18 +218,22 @@ pub fn run(scenario: &Scenario, strategy: Strategy, seed: u64) -> RunResult {
         measured_target,
         tick: match strategy {
             Strategy::Adaptive => scenario.engine.tick,
-            Strategy::Fixed(_) => Duration::from_secs(1),
+            Strategy::Fixed(_) | Strategy::Scripted | Strategy::Oracle => Duration::from_secs(1),
         },
+        strategy,
+        switched: Vec::new(),
     };
     sim.run();
     let algorithm_name = sim.lb.algorithm().name();
     sim.rec.finish(sim.now, algorithm_name);
+    let mut decisions = sim.lb.control().decisions().to_vec();
+    decisions.append(&mut sim.switched);
     RunResult {
         strategy,
         seed,
         events: sim.q.processed() + sim.timeouts,
         end: sim.now,
-        decisions: sim.lb.control().decisions().to_vec(),
+        decisions,
         recorder: sim.rec,
     }
 }
@@ -265,6 +279,11 @@ impl Sim<'_> {
         }
         for (i, f) in self.sc.faults.iter().enumerate() {
             self.q.push(f.at, Event::Fault(i as u32));
+        }
+        if self.strategy.is_schedule() {
+            for (i, s) in self.sc.switches.iter().enumerate() {
+                self.q.push(s.at, Event::Switch(i as u32));
+            }
         }
         loop {
             if self.finished() {
@@ -313,6 +332,7 @@ impl Sim<'_> {
                 }
             }
             Event::Fault(i) => self.on_fault(i as usize),
+            Event::Switch(i) => self.on_switch(i as usize),
         }
     }
 
@@ -490,6 +510,29 @@ impl Sim<'_> {
             self.q
                 .push(self.now + after, Event::ProbeResult { worker, ok });
         }
+    }
+
+    /// Switch `i` of the script: every shard from now on, logged unless it changes nothing.
+    fn on_switch(&mut self, i: usize) {
+        let to = self.sc.switches[i].algorithm;
+        let from = self.lb.set_algorithm(to);
+        if from == to {
+            return;
+        }
+        let at_s = self.now.as_secs_f64();
+        let detail = match self.strategy {
+            Strategy::Oracle => {
+                format!("oracle: the best static algorithm of the phase from {at_s} s")
+            }
+            _ => format!("scripted: switches[{i}] at {at_s} s"),
+        };
+        self.switched.push(Decision {
+            at: self.now,
+            from,
+            to,
+            reason: Reason::Operator,
+            detail,
+        });
     }
 
     fn on_fault(&mut self, i: usize) {

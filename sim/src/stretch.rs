@@ -1,5 +1,5 @@
 //! `--scale K`: the same scenario K times longer. Every time on the timeline (duration, warm-up,
-//! phases, bursts, faults) is multiplied by K and request counts too; rates, service times and
+//! phases, bursts, faults, scripted switches) is multiplied by K and request counts too; rates, service times and
 //! thresholds stay as they are, so the run has the same shape with K times the data.
 
 use lb_core::Instant;
@@ -36,6 +36,9 @@ pub fn stretch(scenario: &Scenario, k: f64) -> Scenario {
     for f in &mut s.faults {
         f.at = scale_t(f.at, k);
     }
+    for w in &mut s.switches {
+        w.at = scale_t(w.at, k);
+    }
     s
 }
 
@@ -48,7 +51,8 @@ mod tests {
         let s = Scenario::from_toml_str(
             "duration_s = 10\nwarmup_s = 1\n[arrivals]\nrate = 50\nphases = [{ at_s = 4, rate = 80 }]\n\
              [[workers]]\nservice = { distribution = \"constant\", ms = 1 }\n\
-             [[faults]]\nat_s = 5\nworker = 0\naction = \"down\"",
+             [[faults]]\nat_s = 5\nworker = 0\naction = \"down\"\n\
+             [[switches]]\nat_s = 2\nalgorithm = \"random\"",
             "s.toml",
         )
         .unwrap();
@@ -60,6 +64,7 @@ mod tests {
             (Instant::ZERO + Duration::from_secs(12), 80.0)
         );
         assert_eq!(t.faults[0].at, Instant::ZERO + Duration::from_secs(15));
+        assert_eq!(t.switches[0].at, Instant::ZERO + Duration::from_secs(6));
         assert_eq!(t.arrivals.rate, 50.0);
         let b = Scenario::from_toml_str(
             "duration_s = 10\n[arrivals]\nrate = 5\nbursts = { start_s = 1, on_s = 2, off_s = 3, on_rate = 50 }\n\

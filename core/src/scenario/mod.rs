@@ -2,7 +2,8 @@
 //!
 //! A scenario is a TOML file describing a pool of workers (concurrency, service-time
 //! distribution, speed, errors, network delay), how requests arrive (Poisson or constant, with
-//! rate phases and bursts), the balancer's settings, and a timeline of faults. The field-by-field
+//! rate phases and bursts), the balancer's settings, a timeline of faults, and optionally a
+//! script of algorithm switches for `scripted` runs (`switches`). The field-by-field
 //! reference with defaults and units is `experiments/README.md`.
 //!
 //! Reading is two steps: `model` deserialises the text (unknown fields are errors), then
@@ -27,6 +28,7 @@ mod arrivals;
 mod error;
 pub mod model;
 mod service;
+mod switches;
 mod validate;
 
 pub use arrivals::{ArrivalSchedule, Arrivals, Bursts};
@@ -38,10 +40,14 @@ pub use validate::engine_from_file;
 use crate::balancer::BalancerConfig;
 use crate::engine::EngineConfig;
 use crate::health::{ActiveConfig, OutlierConfig};
+use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
 use crate::strategy::Strategy;
 use crate::time::{Duration, Instant};
 use std::path::{Path, PathBuf};
+
+/// Why `scripted` cannot run a scenario without `[[switches]]`.
+pub(crate) const NO_SCRIPT: &str = "`scripted` runs the scenario's `[[switches]]` and this scenario has none: add `[[switches]]` tables (`{ at_s = 30, algorithm = \"peak_ewma\" }`) or leave `scripted` out";
 
 /// How long a scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,6 +175,15 @@ pub struct Fault {
     pub action: FaultAction,
 }
 
+/// A switch of a `scripted` run: from `at` on, the pool balances with `algorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switch {
+    /// When.
+    pub at: Instant,
+    /// The algorithm from then on.
+    pub algorithm: Algorithm,
+}
+
 /// Active health-check settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthCheck {
@@ -220,6 +235,8 @@ pub struct Scenario {
     pub workers: Vec<WorkerSpec>,
     /// The fault timeline, sorted by time (ties keep file order).
     pub faults: Vec<Fault>,
+    /// The script of `scripted` runs, in strictly increasing time order (empty: no script).
+    pub switches: Vec<Switch>,
 }
 
 impl Scenario {
@@ -242,11 +259,13 @@ impl Scenario {
     }
 
     /// The balancer configuration this scenario asks for, for `strategy` (under `adaptive`, the
-    /// engine's baseline algorithm; the engine itself is [`engine_for`](Self::engine_for)).
+    /// engine's baseline algorithm; the engine itself is [`engine_for`](Self::engine_for);
+    /// under `scripted` or `oracle`, [`script_start`](Self::script_start)).
     pub fn balancer_config(&self, strategy: Strategy) -> BalancerConfig {
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
             Strategy::Adaptive => self.engine.baseline,
+            Strategy::Scripted | Strategy::Oracle => self.script_start(),
         };
         BalancerConfig {
             algorithm,
@@ -262,6 +281,31 @@ impl Scenario {
     /// The decision engine's settings for `strategy`: `Some` for `adaptive` only.
     pub fn engine_for(&self, strategy: Strategy) -> Option<EngineConfig> {
         (strategy == Strategy::Adaptive).then(|| self.engine.clone())
+    }
+
+    /// The algorithm a run following [`switches`](Self::switches) starts on: the first
+    /// switch's when it is at time 0, else the engine's baseline (`least_connections` by default).
+    pub fn script_start(&self) -> Algorithm {
+        match self.switches.first() {
+            Some(s) if s.at == Instant::ZERO => s.algorithm,
+            _ => self.engine.baseline,
+        }
+    }
+
+    /// Whether this scenario can run `strategy`: `scripted` needs `[[switches]]`.
+    ///
+    /// # Errors
+    ///
+    /// [`ScenarioError::Invalid`] on field `switches` for `scripted` without a script.
+    pub fn check_strategy(&self, strategy: Strategy) -> Result<(), ScenarioError> {
+        if strategy == Strategy::Scripted && self.switches.is_empty() {
+            return Err(ScenarioError::Invalid {
+                path: self.origin.clone().into(),
+                field: "switches".into(),
+                reason: NO_SCRIPT.into(),
+            });
+        }
+        Ok(())
     }
 
     /// Weights of the workers, in order.
@@ -285,5 +329,7 @@ impl Scenario {
     }
 }
 
+#[cfg(test)]
+mod switch_tests;
 #[cfg(test)]
 mod tests;

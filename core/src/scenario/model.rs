@@ -37,6 +37,9 @@ pub struct ScenarioFile {
     /// The fault timeline.
     #[serde(default)]
     pub faults: Vec<FaultFile>,
+    /// The script of the `scripted` strategy: algorithm switches at fixed times.
+    #[serde(default)]
+    pub switches: Vec<SwitchFile>,
 }
 
 /// `[arrivals]`
@@ -382,6 +385,16 @@ pub struct FaultFile {
     pub rate: Option<f64>,
     /// For `errors`: `fast` (default) or `slow`.
     pub mode: Option<ErrorMode>,
+}
+
+/// `[[switches]]`: from `at_s` on, a `scripted` run balances with `algorithm`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchFile {
+    /// When, seconds from the start.
+    pub at_s: f64,
+    /// A static algorithm's name (`round_robin`, ...; not `adaptive`).
+    pub algorithm: String,
 }
 
 /// What a fault does.

@@ -4,8 +4,8 @@
 use super::model::EngineFile;
 use super::model::{FaultKind, ScenarioFile};
 use super::{
-    Arrivals, BalancerSettings, Bursts, Fault, FaultAction, HealthCheck, Length, Scenario,
-    ScenarioError, ServiceTime, WorkerSpec, mean_ms,
+    Arrivals, BalancerSettings, Bursts, Fault, FaultAction, HealthCheck, Length, NO_SCRIPT,
+    Scenario, ScenarioError, ServiceTime, WorkerSpec, mean_ms,
 };
 use crate::engine::{EngineConfig, PolicyKind, Thresholds};
 use crate::health::{ActiveConfig, OutlierConfig};
@@ -26,12 +26,13 @@ const MAX_SHARDS: u32 = 1024;
 /// Most workers we accept in one scenario.
 const MAX_WORKERS: usize = 10_000;
 
-struct Check<'a> {
+/// Validation of one file: the origin every error names.
+pub(super) struct Check<'a> {
     origin: &'a str,
 }
 
 impl Check<'_> {
-    fn fail<T>(
+    pub(super) fn fail<T>(
         &self,
         field: impl Into<String>,
         reason: impl Into<String>,
@@ -62,7 +63,7 @@ impl Check<'_> {
     }
 
     /// A number of seconds within a day.
-    fn seconds(&self, field: &str, v: f64) -> Result<Duration, ScenarioError> {
+    pub(super) fn seconds(&self, field: &str, v: f64) -> Result<Duration, ScenarioError> {
         let v = self.non_negative(field, v)?;
         if v > MAX_SECONDS {
             return self.fail(field, format!("must be at most {MAX_SECONDS} s, got {v}"));
@@ -418,6 +419,13 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
     }
     faults.sort_by_key(|f| f.at);
 
+    let switches = super::switches::validate(&c, &f.switches, end_s)?;
+    if switches.is_empty()
+        && let Some(i) = algorithms.iter().position(|a| *a == Strategy::Scripted)
+    {
+        return c.fail(format!("algorithms[{i}]"), NO_SCRIPT);
+    }
+
     Ok(Scenario {
         name,
         description: f.description,
@@ -430,6 +438,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         engine,
         workers,
         faults,
+        switches,
     })
 }
 

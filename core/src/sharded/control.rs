@@ -15,7 +15,8 @@
 //!   instant, and counts it once (two shards that eject the same worker at the same time are
 //!   one ejection);
 //! - **the engine** ticks on the shards' observations merged worker by worker (one shard: its
-//!   observation as it is), and its switches, like an operator's pin, go to every shard.
+//!   observation as it is), and its switches, like an operator's pin or a script's
+//!   [`Control::set_algorithm`], go to every shard.
 
 use super::merge::merge_observations;
 use super::shards::Shards;
@@ -265,6 +266,20 @@ impl Control {
             e.pin(now, from, algorithm);
         }
         self.apply(shards, algorithm);
+    }
+
+    /// Run `algorithm` in every shard from now on, the way the engine's switches are applied,
+    /// but without the engine: it is neither consulted nor told, and nothing is logged. This is
+    /// a script's switch (the simulator's `scripted` and `oracle` runs, which log their own).
+    /// Returns the algorithm before.
+    pub fn set_algorithm<R: Rng, P, S: Shards<R, P> + ?Sized>(
+        &mut self,
+        shards: &mut S,
+        algorithm: Algorithm,
+    ) -> Algorithm {
+        let from = self.config.algorithm;
+        self.apply(shards, algorithm);
+        from
     }
 
     fn apply<R: Rng, P, S: Shards<R, P> + ?Sized>(&mut self, shards: &mut S, to: Algorithm) {

@@ -160,6 +160,11 @@ impl<R: Rng, P: Clone> Sharded<R, P> {
         self.control.pin(&mut self.shards, now, algorithm);
     }
 
+    /// See [`Control::set_algorithm`].
+    pub fn set_algorithm(&mut self, algorithm: Algorithm) -> Algorithm {
+        self.control.set_algorithm(&mut self.shards, algorithm)
+    }
+
     /// See [`Control::set_mode`].
     pub fn set_mode(&mut self, mode: Mode) -> bool {
         self.control.set_mode(mode)

@@ -159,6 +159,26 @@ fn probes_draining_and_pins_reach_every_shard() {
     assert!(lb.decisions_are_empty());
 }
 
+#[test]
+fn a_scripts_switch_reaches_every_shard_and_leaves_the_engine_alone() {
+    let engine = DecisionEngine::new(EngineConfig::default());
+    let mut lb: Sharded<ChaCha8Rng> = Sharded::new(
+        BalancerConfig::new(Algorithm::RoundRobin),
+        Some(engine),
+        2,
+        |i| ChaCha8Rng::seed_from_u64(i as u64),
+    );
+    let before = lb.algorithm();
+    assert_eq!(lb.set_algorithm(Algorithm::PowerOfTwo), before);
+    assert!((0..2).all(|s| lb.shard(s).algorithm() == Algorithm::PowerOfTwo));
+    assert_eq!(
+        lb.control().mode(),
+        Mode::Adaptive,
+        "still the engine's to run"
+    );
+    assert!(lb.decisions_are_empty(), "a script logs its own switches");
+}
+
 impl<R: Rng, P: Clone> Sharded<R, P> {
     fn decisions_are_empty(&self) -> bool {
         self.control().decisions().is_empty()

@@ -276,7 +276,15 @@ impl Settings {
         };
         let strategy = alg_name
             .parse::<Strategy>()
-            .or_else(|e| invalid(alg_setting, e.to_string()))?;
+            .or_else(|e| invalid(alg_setting.clone(), e.to_string()))?;
+        if strategy.is_schedule() {
+            return invalid(
+                alg_setting,
+                format!(
+                    "`{strategy}` follows a schedule of switches, which only the simulator (lb-sim) runs; live mode runs a static algorithm or `adaptive`"
+                ),
+            );
+        }
         let mut workers: Vec<(SocketAddr, u32)> = Vec::new();
         for (i, w) in f.workers.iter().enumerate() {
             let setting = field(&format!("workers[{i}].addr"));
@@ -388,7 +396,8 @@ impl Settings {
         };
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
-            Strategy::Adaptive => engine.baseline,
+            // Refused above: live mode runs no schedule.
+            Strategy::Adaptive | Strategy::Scripted | Strategy::Oracle => engine.baseline,
         };
         let balancer = BalancerConfig {
             algorithm,
@@ -465,6 +474,13 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("--algorithm: unknown algorithm \"fastest\""),
+            "{e}"
+        );
+        let e = parse("", &flags(|o| o.algorithm = Some("oracle".into()))).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "--algorithm: `oracle` follows a schedule of switches, which only the simulator"
+            ),
             "{e}"
         );
         let e = parse("[health]\nrise = 0", &Overrides::default()).unwrap_err();

@@ -62,6 +62,16 @@ pub enum ExperimentError {
         /// Why it is not an algorithm.
         reason: String,
     },
+    /// A strategy only the simulator can run (`scripted`, `oracle`) was asked of a live run.
+    #[error(
+        "{origin}: `{algorithm}` follows a schedule of switches, which only the simulator runs (`lb-sim {origin} --algorithms {algorithm}`); a live experiment runs static algorithms and `adaptive`"
+    )]
+    SimOnly {
+        /// The scenario's file.
+        origin: String,
+        /// The strategy asked for.
+        algorithm: String,
+    },
     /// `compare` was asked about a scenario the live results do not hold.
     #[error(
         "{path}: no live rows for scenario `{scenario}` (from {origin}); run `lb-loadgen experiment {origin}` first"

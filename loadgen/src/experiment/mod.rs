@@ -94,6 +94,18 @@ pub(crate) fn live_length(scenario: &Scenario) -> Result<lb_core::time::Duration
     }
 }
 
+/// The strategies to run on `scenario`: `--algorithms`, else the scenario's, else
+/// [`DEFAULT_ALGORITHMS`].
+fn algorithms(opts: &Options, scenario: &Scenario) -> Vec<Strategy> {
+    if !opts.algorithms.is_empty() {
+        opts.algorithms.clone()
+    } else if !scenario.algorithms.is_empty() {
+        scenario.algorithms.clone()
+    } else {
+        DEFAULT_ALGORITHMS.to_vec()
+    }
+}
+
 /// The due times of `scenario`'s arrivals for `seed`, as the simulator draws them.
 pub fn due_times(scenario: &Scenario, seed: u64) -> Result<Vec<Duration>, ExperimentError> {
     let length = live_length(scenario)?;
@@ -115,6 +127,12 @@ pub async fn run(opts: &Options) -> Result<String, ExperimentError> {
     let scenarios = load_scenarios(&opts.scenarios)?;
     for sc in &scenarios {
         live_length(sc)?;
+        if let Some(s) = algorithms(opts, sc).into_iter().find(|s| s.is_schedule()) {
+            return Err(ExperimentError::SimOnly {
+                origin: sc.origin.clone(),
+                algorithm: s.name().to_string(),
+            });
+        }
     }
     let mut printed = String::new();
     let mut compared = Vec::new();
@@ -155,13 +173,7 @@ pub fn compare_only(paths: &[PathBuf], out: &Path) -> Result<String, ExperimentE
 /// One scenario live, every algorithm and seed (seeds inner, as `lb-sim` orders its runs); its
 /// rows merged into `--out`.
 async fn run_one(opts: &Options, scenario: &Scenario) -> Result<String, ExperimentError> {
-    let algorithms = if !opts.algorithms.is_empty() {
-        opts.algorithms.clone()
-    } else if !scenario.algorithms.is_empty() {
-        scenario.algorithms.clone()
-    } else {
-        DEFAULT_ALGORITHMS.to_vec()
-    };
+    let algorithms = algorithms(opts, scenario);
     let length = live_length(scenario)?.as_secs_f64();
     let mut schedules = Vec::with_capacity(opts.seeds.len());
     for &seed in &opts.seeds {

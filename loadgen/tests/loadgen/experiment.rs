@@ -319,5 +319,21 @@ fn a_bad_scenario_names_the_file_and_the_field() {
     let (ok, _, e) = experiment(&[dir.join("missing.toml").to_str().expect("path")]);
     assert!(!ok);
     assert!(e.contains("missing.toml"), "{e}");
+    // The simulator's schedules are refused before any worker starts.
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!("duration_s = 4\n[arrivals]\nrate = 5\n{workers}"),
+    )
+    .expect("write");
+    let path = good.to_str().expect("path");
+    let (ok, _, e) = experiment(&[path, "--algorithms", "round_robin,oracle"]);
+    assert!(!ok);
+    assert!(
+        e.contains(
+            "good.toml: `oracle` follows a schedule of switches, which only the simulator runs"
+        ),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

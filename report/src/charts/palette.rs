@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 
 use plotters::style::{Color, HSLColor, RGBColor};
 
-/// The known algorithms, in legend order, with their colours.
-const ALGORITHMS: [(&str, RGBColor); 7] = [
+/// The known algorithms, in legend order, with their colours (then the simulator's two
+/// schedules: `scripted` and the hindsight `oracle`).
+const ALGORITHMS: [(&str, RGBColor); 9] = [
     ("round_robin", RGBColor(31, 119, 180)),
     ("weighted_round_robin", RGBColor(23, 190, 207)),
     ("random", RGBColor(127, 127, 127)),
@@ -19,6 +20,8 @@ const ALGORITHMS: [(&str, RGBColor); 7] = [
     ("power_of_two", RGBColor(255, 127, 14)),
     ("peak_ewma", RGBColor(148, 103, 189)),
     ("adaptive", RGBColor(214, 39, 40)),
+    ("scripted", RGBColor(227, 119, 194)),
+    ("oracle", RGBColor(140, 86, 75)),
 ];
 
 /// The colour of `algorithm`.

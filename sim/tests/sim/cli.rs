@@ -141,3 +141,57 @@ fn a_run_writes_the_csvs_and_charts_and_prints_a_table() {
         assert!(dir.join("out/tiny").join(c).is_file(), "{c}");
     }
 }
+
+#[test]
+fn verdict_runs_every_static_algorithm_adaptive_and_the_oracle_and_prints_the_goals() {
+    let dir = temp_dir("verdict");
+    std::fs::write(
+        dir.join("tiny.toml"),
+        "duration_s = 6\nwarmup_s = 1\n[arrivals]\nrate = 300\n[[workers]]\ncount = 3\nservice = { distribution = \"exponential\", mean_ms = 5 }\n\
+         [[faults]]\nat_s = 3\nworker = 1\naction = \"slow\"\nfactor = 4\n",
+    )
+    .unwrap();
+    let o = lb_sim(
+        &[
+            "tiny.toml",
+            "--verdict",
+            "--algorithms",
+            "peak_ewma",
+            "--seeds",
+            "1",
+            "--no-charts",
+            "--out",
+            "out",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("verdict: adaptive against"), "{table}");
+    assert!(table.contains("of 1 scenarios pass all goals"), "{table}");
+    let summary = std::fs::read_to_string(dir.join("out/summary.csv")).unwrap();
+    // peak_ewma, adaptive, the five other static algorithms, the oracle.
+    assert_eq!(summary.lines().count(), 1 + 8, "{summary}");
+    let verdict = std::fs::read_to_string(dir.join("out/verdict.csv")).unwrap();
+    assert!(verdict.starts_with("scenario,best_static,"), "{verdict}");
+    assert_eq!(verdict.lines().count(), 2);
+    let oracle = std::fs::read_to_string(dir.join("out/oracle.csv")).unwrap();
+    assert_eq!(oracle.lines().count(), 1 + 2, "{oracle}");
+    // Without the oracle neither file is written.
+    let o = lb_sim(
+        &[
+            "tiny.toml",
+            "--algorithms",
+            "adaptive",
+            "--seeds",
+            "1",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "plain",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.join("plain/oracle.csv").exists() && !dir.join("plain/verdict.csv").exists());
+}

@@ -191,7 +191,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         }
         for policy in PolicyKind::ALL {
             for n in [10, 100, 1000] {
-                let ticks = if policy == PolicyKind::Forecast { 50 } else { 2_000 };
+                let ticks = if policy == PolicyKind::Forecast {
+                    50
+                } else {
+                    2_000
+                };
                 let us = bench::engine_tick(n, ticks, policy);
                 println!(
                     "adaptive tick, {policy} policy, on {n} workers (window summaries, conditions, policy): {us:.2} us"

@@ -530,7 +530,11 @@ impl Sim<'_> {
             at: self.now,
             from,
             to,
-            reason: Reason::Operator,
+            reason: Reason::Scripted,
+            worker: None,
+            value: None,
+            threshold: None,
+            forecast: Vec::new(),
             detail,
         });
     }

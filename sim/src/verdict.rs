@@ -8,8 +8,10 @@
 //! - the **best static algorithm** by the ranking rule (errors beyond 0.1 point, then p99),
 //!   with its p99 and error rate, and adaptive's and the oracle's;
 //! - adaptive's p99 over the best static's and over the oracle's;
-//! - **shifts**: whether the scenario changes inside the measured window (the oracle has more
-//!   than one phase);
+//! - **shifts**: whether the best algorithm changes inside the measured window (the oracle's
+//!   phases have more than one winner). A scenario that changes while one static algorithm
+//!   stays best in every phase (a fault least connections already handles) gives switching
+//!   nothing to earn: goal (b) does not apply, goal (a) does;
 //! - **flaps**: adaptive's A -> B -> A reversals back within [`FLAP_WINDOW`], over all seeds;
 //! - adaptive's switches per seed, and the goals (a), (b), (c).
 //!
@@ -116,7 +118,12 @@ pub fn rows(
         let scores: Vec<Score> = statics.iter().map(|(_, m)| m.score()).collect();
         let Some(b) = best(&scores) else { continue };
         let (best_name, best_m) = statics[b];
-        let shifts = oracle.iter().filter(|r| r.scenario == sc).count() > 1;
+        let mut winners = oracle
+            .iter()
+            .filter(|r| r.scenario == sc)
+            .map(|r| &r.algorithm);
+        let first = winners.next();
+        let shifts = winners.any(|w| Some(w) != first);
         let mut seeds: Vec<u64> = Vec::new();
         let mut flap_count = 0;
         let adaptive_switches = |seed: u64| -> Vec<DecisionRow> {
@@ -227,6 +234,10 @@ mod tests {
             from: from.into(),
             to: to.into(),
             condition: "c".into(),
+            worker: String::new(),
+            value: String::new(),
+            threshold: String::new(),
+            forecast: String::new(),
             detail: String::new(),
         }
     }
@@ -312,7 +323,11 @@ mod tests {
             switch(1, 100.0, "peak_ewma", "least_connections"),
             switch(2, 30.0, "least_connections", "peak_ewma"),
         ];
-        let v = rows_of(&rows, &decisions, &[phase(10.0), phase(30.0)]);
+        let second = OracleRow {
+            algorithm: "peak_ewma".into(),
+            ..phase(30.0)
+        };
+        let v = rows_of(&rows, &decisions, &[phase(10.0), second]);
         // Errors 1.0% and 1.05% tie, least connections' p99 wins.
         assert_eq!(v.best_static, "least_connections");
         assert_eq!(v.best_static_p99_ms, 41.0);

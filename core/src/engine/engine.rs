@@ -9,7 +9,7 @@
 //!   `confirm_ticks` ticks in a row; a proposal that changes its mind starts again;
 //! - **one switch per window**;
 //! - **reversal back-off**: going back to the algorithm the last switch left (A -> B -> A) waits
-//!   `reversal_windows` windows after that switch, doubled for every reversal not yet forgiven
+//!   more than `reversal_windows` windows after that switch, doubled for every reversal not yet forgiven
 //!   (one is forgiven per `forgive_windows` windows without a switch), and the calm time the
 //!   rules want before a return to the baseline doubles with it, as outlier ejection backs off
 //!   on a worker that keeps failing. A fault that comes back every 40 s thus costs at most one
@@ -167,7 +167,7 @@ impl DecisionEngine {
         if reversal
             && self
                 .last_switch
-                .is_some_and(|t| now - t < self.reversal_wait())
+                .is_some_and(|t| now - t <= self.reversal_wait())
         {
             return None;
         }
@@ -209,7 +209,7 @@ impl DecisionEngine {
         1u64 << self.reversals.min(self.config.max_backoff).min(16)
     }
 
-    /// How long after the last switch a reversal may come.
+    /// A reversal may come only more than this long after the last switch.
     fn reversal_wait(&self) -> Duration {
         self.config
             .window

@@ -14,14 +14,17 @@ pub enum Reason {
     Condition(Condition),
     /// An operator pinned the algorithm (manual mode).
     Operator,
+    /// A scenario's `[[switches]]` script (the `scripted` and `oracle` runs of the simulator).
+    Scripted,
 }
 
 impl Reason {
-    /// The name in the log: the condition's name, or `manual`.
+    /// The name in the log: the condition's name, `manual`, or `scripted`.
     pub fn name(self) -> &'static str {
         match self {
             Reason::Condition(c) => c.name(),
             Reason::Operator => "manual",
+            Reason::Scripted => "scripted",
         }
     }
 }

@@ -58,14 +58,21 @@ async fn one_persistent_slow_worker_gives_one_switch_and_no_return() {
     let lb = start(demo_settings(), 3).await.expect("balancer starts");
     let c = client();
     load_for(&c, &lb, Duration::from_secs(6), 8).await;
-    assert!(decisions(&c, &lb).await.is_empty(), "a healthy pool is left alone");
+    assert!(
+        decisions(&c, &lb).await.is_empty(),
+        "a healthy pool is left alone"
+    );
     let (slow, state) = &lb.local_workers[0];
     state
         .set_fault(Fault::from_json(br#"{"slow_factor": 10}"#).expect("fault"))
         .expect("set fault");
     load_for(&c, &lb, Duration::from_secs(45), 8).await;
     let d = decisions(&c, &lb).await;
-    assert_eq!(d.len(), 1, "one switch, and no return while the fault lasts: {d:?}");
+    assert_eq!(
+        d.len(),
+        1,
+        "one switch, and no return while the fault lasts: {d:?}"
+    );
     assert_eq!(d[0]["from"], "least_connections", "{d:?}");
     assert_eq!(d[0]["to"], "peak_ewma", "{d:?}");
     assert_eq!(d[0]["condition"], "prolonged_processing", "{d:?}");

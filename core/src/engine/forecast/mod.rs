@@ -7,7 +7,8 @@
 //! [`PoolModel`] fitted from the trailing window (per-worker service time, spread, capacity,
 //! failures; the arrival rate) in a small deterministic event loop ([`run`]).
 //!
-//! When it runs: only while some condition holds (a fault is seen). A healthy pool is left
+//! When it runs: only while some condition holds (a fault is seen; a slow worker once it has
+//! been slow for `slow_persist`, as under the rules). A healthy pool is left
 //! alone, and a calm one goes back to the baseline as under the rules (`back_to_normal` held
 //! for `calm_for`, no suspect worker): the model is fitted to the algorithm running now and is
 //! cautious about load it has not seen a worker carry, so it is the wrong judge of a return.
@@ -126,7 +127,12 @@ impl Policy for ForecastPolicy {
     fn decide(&mut self, ctx: &Context<'_>) -> Option<Proposal> {
         let a = ctx.assessment;
         if let Some(s) = FAULTS.iter().find_map(|c| a.signal(*c)) {
-            return Self::propose(ctx, s);
+            // A slow worker is forecast only once it has stayed slow for `slow_persist`: the
+            // model is fitted to the window, and a stall shorter than peak EWMA's memory is
+            // over before the forecast could pay off (the rules wait the same).
+            let young = s.condition == Condition::ProlongedProcessing
+                && ctx.held_for(Condition::ProlongedProcessing) < ctx.config.slow_persist;
+            return if young { None } else { Self::propose(ctx, s) };
         }
         if ctx.suspects || ctx.calm_for < ctx.calm_needed {
             return None;

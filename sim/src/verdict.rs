@@ -344,6 +344,11 @@ mod tests {
         // One phase: goal (b) does not apply; without flaps all goals pass.
         let v = rows_of(&rows, &decisions[2..], &[phase(10.0)]);
         assert_eq!((v.goal_b.as_str(), v.all_goals.as_str()), ("n/a", "pass"));
+        // Two phases with one winner: conditions change, the best algorithm does not, so there
+        // is nothing for switching to earn and (b) does not apply either.
+        let v = rows_of(&rows, &decisions[2..], &[phase(10.0), phase(30.0)]);
+        assert!(!v.shifts);
+        assert_eq!(v.goal_b, "n/a");
         // Adaptive 3% above the best p99 fails (a).
         let mut worse = rows.clone();
         worse[4].p99_ms = 42.3;

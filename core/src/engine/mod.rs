@@ -84,4 +84,6 @@ pub use observation::{Observation, WorkerObservation};
 pub use policy::{Context, Policy, Proposal, RulePolicy};
 
 #[cfg(test)]
+mod regressions;
+#[cfg(test)]
 mod tests;

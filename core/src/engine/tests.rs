@@ -9,13 +9,13 @@ use proptest::prelude::*;
 
 const SPAN: Duration = Duration::from_secs(10);
 
-fn at(s: u64) -> Instant {
+pub(super) fn at(s: u64) -> Instant {
     Instant::ZERO + Duration::from_secs(s)
 }
 
 /// A worker with `requests` responses of mean `mean_ms`, `errors` of them failures taking
 /// `error_ms` each.
-fn w(requests: u64, mean_ms: f64, errors: u64, error_ms: f64) -> WorkerObservation {
+pub(super) fn w(requests: u64, mean_ms: f64, errors: u64, error_ms: f64) -> WorkerObservation {
     WorkerObservation {
         available: true,
         weight: 1,
@@ -39,13 +39,13 @@ fn w(requests: u64, mean_ms: f64, errors: u64, error_ms: f64) -> WorkerObservati
     }
 }
 
-fn ok(mean_ms: f64) -> WorkerObservation {
+pub(super) fn ok(mean_ms: f64) -> WorkerObservation {
     w(100, mean_ms, 0, 0.0)
 }
 
 /// The defaults, but a slow worker is acted on as soon as it is confirmed (the tests of
 /// `slow_persist` set it back).
-fn cfg() -> EngineConfig {
+pub(super) fn cfg() -> EngineConfig {
     EngineConfig {
         slow_persist: Duration::ZERO,
         ..EngineConfig::default()
@@ -53,7 +53,7 @@ fn cfg() -> EngineConfig {
 }
 
 /// Assess `workers`, labelled `w0`, `w1`, ... by position.
-fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment {
+pub(super) fn assess_at(workers: &[WorkerObservation], baseline: Option<f64>) -> Assessment {
     let workers: Vec<WorkerObservation> = workers
         .iter()
         .enumerate()
@@ -201,7 +201,7 @@ fn back_to_normal_needs_every_worker_calm_and_counted() {
 }
 
 /// Drive an engine tick by tick over `secs` seconds with the same pool; returns the decisions.
-fn drive(
+pub(super) fn drive(
     engine: &mut DecisionEngine,
     current: &mut Algorithm,
     from: u64,
@@ -230,11 +230,11 @@ fn drive(
     out
 }
 
-fn slow_pool() -> Vec<WorkerObservation> {
+pub(super) fn slow_pool() -> Vec<WorkerObservation> {
     vec![ok(10.0), ok(10.0), ok(100.0), ok(10.0)]
 }
 
-fn calm_pool() -> Vec<WorkerObservation> {
+pub(super) fn calm_pool() -> Vec<WorkerObservation> {
     vec![ok(10.0); 4]
 }
 

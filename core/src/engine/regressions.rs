@@ -35,7 +35,13 @@ fn a_fast_weighted_worker_that_slows_to_just_above_the_median_is_caught_by_its_o
 fn a_timing_out_worker_does_not_mask_a_fast_failing_one() {
     // Worker 1 fails 60% after 900 ms (timeouts); worker 2 fails 30% at once.
     let a = assess_at(
-        &[ok(10.0), w(100, 400.0, 60, 900.0), w(100, 7.0, 30, 0.1), ok(10.0), ok(10.0)],
+        &[
+            ok(10.0),
+            w(100, 400.0, 60, 900.0),
+            w(100, 7.0, 30, 0.1),
+            ok(10.0),
+            ok(10.0),
+        ],
         None,
     );
     let e = a.signal(Condition::ElevatedErrorRate).expect("errors");
@@ -84,7 +90,11 @@ fn a_suspect_out_of_rotation_for_three_minutes_is_forgotten() {
     gone[2].available = false;
     let d = drive(&mut e, &mut cur, 103, 300, &gone);
     assert_eq!(d.len(), 1, "the pool without it is calm: {d:?}");
-    assert!(d[0].at >= at(283), "not before 180 s out of rotation: {}", d[0].at);
+    assert!(
+        d[0].at >= at(283),
+        "not before 180 s out of rotation: {}",
+        d[0].at
+    );
 }
 
 #[test]

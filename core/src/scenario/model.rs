@@ -223,6 +223,8 @@ pub struct EngineFile {
     pub max_evidence_age_s: Option<f64>,
     /// Ticks in a row a condition must hold.
     pub confirm_ticks: Option<u32>,
+    /// Seconds a slow worker must stay slow before the rules move to peak EWMA.
+    pub slow_persist_s: Option<f64>,
     /// Seconds of calm before returning to the baseline.
     pub calm_for_s: Option<f64>,
     /// Time constant of the pool's latency baseline, seconds.

@@ -591,6 +591,10 @@ fn engine_config(c: &Check<'_>, e: &EngineFile) -> Result<EngineConfig, Scenario
         )?,
         confirm_ticks,
         calm_for: secs("calm_for_s", e.calm_for_s, d.calm_for)?,
+        slow_persist: match e.slow_persist_s {
+            Some(0.0) => crate::time::Duration::ZERO,
+            v => secs("slow_persist_s", v, d.slow_persist)?,
+        },
         baseline_tau: secs("baseline_tau_s", e.baseline_tau_s, d.baseline_tau)?,
         thresholds,
         ..d

@@ -286,7 +286,7 @@ async fn put_algorithm_applies_to_the_next_request() {
 async fn in_adaptive_mode_slowing_a_worker_makes_the_engine_switch() {
     let ws = workers(4, 5.0).await;
     let addrs: Vec<SocketAddr> = ws.iter().map(|w| w.0).collect();
-    let engine = "tick_s = 0.2\nwindow_s = 2\nmin_samples = 50\nmin_worker_samples = 5\nconfirm_ticks = 2\nmax_evidence_age_s = 2";
+    let engine = "tick_s = 0.2\nwindow_s = 2\nmin_samples = 50\nmin_worker_samples = 5\nconfirm_ticks = 2\nmax_evidence_age_s = 2\nslow_persist_s = 0.4";
     let lb = start(settings(&addrs, "adaptive", engine), 0)
         .await
         .expect("start");

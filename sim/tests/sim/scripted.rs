@@ -54,7 +54,7 @@ fn a_scripted_run_switches_at_the_scripts_times_and_nowhere_else() {
             (secs(20.0), Algorithm::PeakEwma, Algorithm::Random),
         ]
     );
-    assert!(r.decisions.iter().all(|d| d.reason == Reason::Operator));
+    assert!(r.decisions.iter().all(|d| d.reason == Reason::Scripted));
     assert_eq!(r.decisions[1].detail, "scripted: switches[3] at 20 s");
     // The time series names the algorithm running at the end of each second.
     let active = |t: u64| r.recorder.series[t as usize].algorithm;
@@ -178,7 +178,7 @@ fn scripted_and_oracle_runs_write_the_same_bytes_for_the_same_seeds() {
     let decisions = String::from_utf8(read(&dir.join("a"), "decisions.csv")).unwrap();
     assert!(
         decisions.contains(
-            "script,scripted,1,10.500,round_robin,peak_ewma,manual,scripted: switches[1] at 10.5 s"
+            "script,scripted,1,10.500,round_robin,peak_ewma,scripted,,,,,scripted: switches[1] at 10.5 s"
         ),
         "{decisions}"
     );

@@ -553,6 +553,32 @@ fn no_reversal_within_two_windows(
     Ok(())
 }
 
+/// Put `e` in manual mode and drive it over `steps` (fresh evidence at every tick): it must
+/// never switch, nor log anything.
+fn never_switches_in_manual_mode(
+    e: &mut DecisionEngine,
+    steps: Vec<(u64, Vec<WorkerObservation>)>,
+) -> Result<(), TestCaseError> {
+    e.set_mode(Mode::Manual);
+    let mut now = at(0);
+    for (dt_ms, mut pool) in steps {
+        now += Duration::from_millis(dt_ms);
+        for x in &mut pool {
+            x.last_response = Some(now);
+        }
+        let d = e.tick(
+            &Observation {
+                now,
+                workers: &pool,
+            },
+            Algorithm::Random,
+        );
+        prop_assert!(d.is_none());
+    }
+    prop_assert!(e.log().is_empty());
+    Ok(())
+}
+
 fn algorithm() -> impl Strategy<Value = Algorithm> {
     prop::sample::select(Algorithm::ALL.to_vec())
 }
@@ -656,28 +682,12 @@ proptest! {
     ) {
         let config = EngineConfig { confirm_ticks: 1, min_samples: 1, window: Duration::from_secs(1), ..cfg() };
         let mut e = DecisionEngine::with_policy(config, Box::new(Adversary { proposals, next: 0 }));
-        e.set_mode(Mode::Manual);
-        let mut now = at(0);
-        for (dt_ms, mut pool) in steps {
-            now += Duration::from_millis(dt_ms);
-            for x in &mut pool { x.last_response = Some(now); }
-            let d = e.tick(&Observation { now, workers: &pool }, Algorithm::Random);
-            prop_assert!(d.is_none());
-        }
-        prop_assert!(e.log().is_empty());
+        never_switches_in_manual_mode(&mut e, steps)?;
     }
 
     #[test]
     fn manual_mode_never_switches(steps in ticks()) {
         let mut e = DecisionEngine::new(EngineConfig { confirm_ticks: 1, window: Duration::from_secs(1), ..cfg() });
-        e.set_mode(Mode::Manual);
-        let mut now = at(0);
-        for (dt_ms, mut pool) in steps {
-            now += Duration::from_millis(dt_ms);
-            for x in &mut pool { x.last_response = Some(now); }
-            let d = e.tick(&Observation { now, workers: &pool }, Algorithm::Random);
-            prop_assert!(d.is_none());
-        }
-        prop_assert!(e.log().is_empty());
+        never_switches_in_manual_mode(&mut e, steps)?;
     }
 }

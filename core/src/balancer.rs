@@ -256,7 +256,7 @@ impl<R: Rng, P> Balancer<R, P> {
         let ok = outcome.is_ok();
         w.stats.on_response(now, latency, ok);
         let until = self.outlier.on_outcome(worker.slot(), ok, now)?;
-        self.refresh(worker.slot());
+        self.refresh(worker.slot(), Some(now));
         Some(Ejection { worker, until })
     }
 
@@ -278,7 +278,7 @@ impl<R: Rng, P> Balancer<R, P> {
             self.outlier.reinstate(worker.slot(), now);
         }
         if flipped.is_some() {
-            self.refresh(worker.slot());
+            self.refresh(worker.slot(), Some(now));
         }
         flipped
     }
@@ -290,7 +290,7 @@ impl<R: Rng, P> Balancer<R, P> {
             return false;
         }
         let newly = self.outlier.eject(worker.slot(), until, now);
-        self.refresh(worker.slot());
+        self.refresh(worker.slot(), Some(now));
         newly
     }
 
@@ -300,7 +300,7 @@ impl<R: Rng, P> Balancer<R, P> {
         let back = self.outlier.tick(now);
         if back > 0 {
             for i in 0..self.workers.len() {
-                self.refresh(i);
+                self.refresh(i, Some(now));
             }
         }
         back
@@ -393,7 +393,7 @@ impl<R: Rng, P> Balancer<R, P> {
         self.present += 1;
         self.outlier.occupy(slot, streak);
         self.picker.forget(slot);
-        self.refresh(slot);
+        self.refresh(slot, Some(now));
         self.id_at(slot)
     }
 
@@ -404,7 +404,7 @@ impl<R: Rng, P> Balancer<R, P> {
             return false;
         };
         w.draining = draining;
-        self.refresh(worker.slot());
+        self.refresh(worker.slot(), None);
         true
     }
 
@@ -495,7 +495,10 @@ impl<R: Rng, P> Balancer<R, P> {
         self.get(worker).map(|w| w.weight)
     }
 
-    fn refresh(&mut self, i: usize) {
+    /// Recomputes whether slot `i` is available. A change at a known `now` also pauses or
+    /// resumes the worker's peak-EWMA decay (see [`WorkerStats::leave_rotation`]); a drain, which
+    /// comes without a time, leaves the estimate to decay as if the worker had been idle.
+    fn refresh(&mut self, i: usize, now: Option<Instant>) {
         let ejected = self.outlier.is_ejected(i);
         let Some(w) = self.workers.get_mut(i) else {
             return;
@@ -507,6 +510,11 @@ impl<R: Rng, P> Balancer<R, P> {
                 self.available += 1;
             } else {
                 self.available -= 1;
+            }
+            match (now, now_available) {
+                (Some(t), true) => w.stats.rejoin_rotation(t),
+                (Some(t), false) => w.stats.leave_rotation(t),
+                (None, _) => {}
             }
         }
     }
@@ -611,6 +619,32 @@ mod tests {
         assert!(!lb.eject(WorkerId::new(1, 5), until, t), "not this worker");
         assert_eq!(lb.tick(until), 1);
         assert_eq!(lb.available_count(), 3);
+    }
+
+    #[test]
+    fn a_slow_worker_back_from_ejection_is_not_taken_for_the_fastest() {
+        // Worker 1 answered in 400 ms and was ejected for 30 s; the others answer in 20 ms. Had
+        // its peak EWMA decayed while it was out (10 s time constant: to 5% of 400 ms, 20 ms),
+        // peak EWMA would herd onto it the moment it returns.
+        let mut lb = balancer(Algorithm::PeakEwma, 3);
+        let t = Instant::from_nanos(1);
+        for w in [0, 2] {
+            lb.on_response(id(w), t, ms(20), Outcome::Ok);
+        }
+        lb.on_response(id(1), t, ms(400), Outcome::Ok);
+        let until = t + Duration::from_secs(30);
+        assert!(lb.eject(id(1), until, t));
+        for w in [0, 2] {
+            lb.on_response(id(w), until, ms(20), Outcome::Ok);
+        }
+        assert_eq!(lb.tick(until), 1);
+        let back = lb.stats(id(1)).unwrap().peak_ewma_ns(until);
+        assert!((back - 4e8).abs() < 1.0, "kept its 400 ms estimate: {back}");
+        let picks = (0..20).filter(|_| lb.pick(until) == Some(id(1))).count();
+        assert_eq!(
+            picks, 0,
+            "never chosen over a 20 ms worker with nothing in flight"
+        );
     }
 
     #[test]

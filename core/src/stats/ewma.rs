@@ -126,6 +126,22 @@ impl PeakEwma {
         self.at = self.at.max(now);
     }
 
+    /// Makes the idle decay up to `now` permanent: the estimate becomes [`get_at(now)`]
+    /// (Self::get_at) and idle time counts from `now`. Call it when the worker leaves rotation.
+    pub fn settle(&mut self, now: Instant) {
+        if self.estimate.is_some() && now > self.at {
+            self.estimate = Some(self.get_at(now));
+            self.at = now;
+        }
+    }
+
+    /// Restarts idle time at `now` without decaying: the time since the last update or
+    /// [`settle`](Self::settle) was spent out of rotation, where the worker could not be picked,
+    /// so it says nothing about whether it has become fast again.
+    pub fn resume(&mut self, now: Instant) {
+        self.at = self.at.max(now);
+    }
+
     /// The estimate at `now` in nanoseconds: the last estimate decayed toward zero by
     /// `exp(-(now - last update) / tau)`, or the default before any sample. Does not mutate.
     #[inline]
@@ -175,6 +191,21 @@ mod tests {
             );
             assert!((keep + recency - 1.0).abs() < 1e-15);
         }
+    }
+
+    #[test]
+    fn time_out_of_rotation_does_not_decay_the_peak() {
+        let mut p = PeakEwma::new(TAU, Duration::from_millis(10));
+        p.observe(1e8, at(0));
+        p.settle(at(500_000_000));
+        let left = p.get_at(at(500_000_000));
+        assert!(close(left, 1e8 * (-0.5f64).exp(), 1e-12));
+        // Thirty time constants out of rotation, then back: the estimate it left with.
+        p.resume(at(30_500_000_000));
+        assert_eq!(p.get_at(at(30_500_000_000)), left);
+        // And from there it decays as usual.
+        let later = p.get_at(at(31_500_000_000));
+        assert!(close(later, left * (-1.0f64).exp(), 1e-12));
     }
 
     #[test]

@@ -87,6 +87,19 @@ impl WorkerStats {
         self.last_response = Some(self.last_response.map_or(now, |t| t.max(now)));
     }
 
+    /// The worker left rotation at `now` (ejected, failed its health checks, drained): its peak
+    /// EWMA keeps the estimate it has now instead of decaying while nobody can pick it.
+    pub fn leave_rotation(&mut self, now: Instant) {
+        self.peak_ewma.settle(now);
+    }
+
+    /// The worker is back in rotation at `now`: its peak EWMA resumes from the estimate it
+    /// left with (plus whatever the responses still in flight then reported), so a worker that
+    /// was ejected for being slow is not taken as the fastest the moment it returns.
+    pub fn rejoin_rotation(&mut self, now: Instant) {
+        self.peak_ewma.resume(now);
+    }
+
     /// Requests dispatched and not yet answered.
     pub fn in_flight(&self) -> u32 {
         self.in_flight

@@ -16,7 +16,10 @@
 //!    so those algorithms feed it *more* traffic; round robin gives it exactly its share. But if
 //!    the worker was out of rotation within the last window, outlier ejection (or health checks)
 //!    is already dealing with it, and better than round robin can: the more traffic it gets, the
-//!    sooner it is ejected (`h_fast_fail_ejection`): hold.
+//!    sooner it is ejected (`h_fast_fail_ejection`): hold. And if another worker is slow
+//!    (latency skew above `latency_skew_enter`), round robin would give it a full share of
+//!    requests it cannot serve in time, a worse fault than the quick failures (`t_many_faulty`):
+//!    hold.
 //! 2. **prolonged_processing** on one worker -> `peak_ewma`, if the slow workers serve at least
 //!    `slow_share_enter` (2%) of requests and it has held for `slow_persist` (10 s); else hold. Peak EWMA reacts to the first slow
 //!    response and keeps the slow worker's share far below what in-flight counts give it when
@@ -160,7 +163,10 @@ pub fn rule_target<'a>(ctx: &'a Context<'_>) -> Option<(Algorithm, &'a Signal)> 
             .worker
             .and_then(|i| ctx.observation.workers.get(i))
             .is_some_and(|w| ctx.memory.recently_out(w.id, ctx.now, ctx.config.window));
-        let to = if handled || !rewards_quick_workers(current) {
+        // Round robin ignores latency: with a slow worker in the pool it would hand that
+        // worker a full share, trading a few quick failures for a queue of timeouts.
+        let slow_elsewhere = a.slow_share > 0.0;
+        let to = if handled || slow_elsewhere || !rewards_quick_workers(current) {
             current
         } else if a.uniform_weights {
             Algorithm::RoundRobin

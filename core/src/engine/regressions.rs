@@ -114,6 +114,23 @@ fn a_fast_failure_that_ejection_is_handling_is_left_to_ejection() {
 }
 
 #[test]
+fn a_fast_failure_beside_a_slow_worker_is_not_sent_to_round_robin() {
+    // Worker 1 fails half its requests at once; worker 3 is 6x slower than the rest. Round
+    // robin would give worker 3 a full share it cannot serve: hold least connections. Without
+    // the slow worker, the same failure goes to round robin.
+    let mixed = vec![ok(10.0), w(100, 5.0, 50, 0.1), ok(10.0), ok(60.0), ok(10.0)];
+    let mut e = DecisionEngine::new(cfg());
+    let mut cur = Algorithm::LeastConnections;
+    assert!(drive(&mut e, &mut cur, 100, 60, &mixed).is_empty());
+    assert!(e.last_assessment().holds(Condition::FastFailure));
+    let only_failing = vec![ok(10.0), w(100, 5.0, 50, 0.1), ok(10.0), ok(10.0), ok(10.0)];
+    let mut e = DecisionEngine::new(cfg());
+    let d = drive(&mut e, &mut cur, 100, 10, &only_failing);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].to, Algorithm::RoundRobin);
+}
+
+#[test]
 fn slow_failures_are_an_elevated_error_rate_that_holds_without_switching() {
     // Worker 1 fails 30% after the full service time: no algorithm routes around it.
     let pool = vec![ok(10.0), w(100, 10.0, 30, 10.0), ok(10.0), ok(10.0)];

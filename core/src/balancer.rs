@@ -370,7 +370,9 @@ impl<R: Rng, P> Balancer<R, P> {
             now,
         };
         if cap != u32::MAX {
-            view.count = (0..self.workers.len()).filter(|&i| view.candidate(i)).count();
+            view.count = (0..self.workers.len())
+                .filter(|&i| view.candidate(i))
+                .count();
         }
         if view.count == 0 {
             return Err(PickError::Overloaded);
@@ -917,6 +919,143 @@ mod tests {
         lb.on_cancel(w);
         assert_eq!(lb.in_flight(w), 0, "never below zero");
         lb.on_cancel(id(99));
+    }
+
+    /// Eject workers `0..k` as another shard would.
+    fn eject_first(lb: &mut Balancer<ChaCha8Rng>, k: u32, t: Instant) {
+        for w in 0..k {
+            lb.eject(id(w), t + Duration::from_secs(30), t);
+        }
+    }
+
+    #[test]
+    fn below_the_panic_threshold_ejected_workers_take_traffic_again() {
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        let t = Instant::from_nanos(1);
+        eject_first(&mut lb, 5, t);
+        assert!(!lb.in_panic(), "5 of 10 is not below 50%");
+        assert!((0..20).all(|_| lb.pick(t).is_some_and(|w| w.slot() >= 5)));
+        eject_first(&mut lb, 6, t);
+        assert!(lb.in_panic());
+        let mut seen = [false; 10];
+        for _ in 0..20 {
+            seen[lb.pick(t).unwrap().slot()] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "all ten take traffic: {seen:?}");
+        lb.set_overload(OverloadConfig {
+            panic_threshold: 0,
+            ..OverloadConfig::default()
+        });
+        assert!(!lb.in_panic(), "0 disables it");
+        assert!((0..20).all(|_| lb.pick(t).is_some_and(|w| w.slot() >= 6)));
+    }
+
+    #[test]
+    fn panic_mode_avoids_workers_that_are_down_unless_none_is_up() {
+        let mut lb = balancer(Algorithm::RoundRobin, 4);
+        let t = Instant::from_nanos(1);
+        for w in 0..3 {
+            for _ in 0..3 {
+                lb.on_probe(id(w), t, false);
+            }
+        }
+        assert!(lb.in_panic());
+        assert!(
+            (0..8).all(|_| lb.pick(t) == Some(id(3))),
+            "only the worker up"
+        );
+        lb.set_draining(id(3), true);
+        let picked: Vec<_> = (0..6).map(|_| lb.pick(t).unwrap().slot()).collect();
+        assert!(
+            picked.iter().all(|&w| w < 3),
+            "none up: every worker not draining"
+        );
+        assert_eq!(
+            lb.pick_excluding(t, id(0)).map(|w| w.slot() != 0),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn ejection_never_takes_the_available_share_below_the_threshold() {
+        let mut lb = balancer(Algorithm::RoundRobin, 4);
+        let t = Instant::from_nanos(1);
+        for w in 0..4 {
+            for _ in 0..10 {
+                lb.on_response(id(w), t, ms(1), Outcome::Error);
+            }
+        }
+        // max_ejection_percent (50) allows 2; the panic threshold (50) allows 2 too.
+        assert_eq!(lb.available_count(), 2);
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        lb.outlier = OutlierDetector::new(
+            OutlierConfig {
+                max_ejection_percent: 100,
+                ..OutlierConfig::default()
+            },
+            10,
+        );
+        for w in 0..10 {
+            for _ in 0..10 {
+                lb.on_response(id(w), t, ms(1), Outcome::Refused);
+            }
+        }
+        assert_eq!(lb.available_count(), 5, "ejection stops at 50% available");
+        assert!(!lb.in_panic());
+    }
+
+    #[test]
+    fn admission_limits_answer_overloaded_not_no_worker() {
+        let mut lb = balancer(Algorithm::LeastConnections, 2);
+        let t = Instant::from_nanos(1);
+        lb.set_overload(OverloadConfig {
+            max_in_flight_per_worker: 2,
+            ..OverloadConfig::default()
+        });
+        let picks: Vec<_> = (0..4).map(|_| lb.try_pick(t).unwrap()).collect();
+        assert_eq!(lb.try_pick(t), Err(PickError::Overloaded));
+        assert_eq!(lb.pending(), 4);
+        lb.on_response(picks[0], t, ms(1), Outcome::Ok);
+        assert_eq!(lb.try_pick(t), Ok(picks[0]), "room again on that worker");
+        lb.on_cancel(picks[1]);
+        assert_eq!(lb.pending(), 3);
+        lb.set_overload(OverloadConfig {
+            max_pending: 3,
+            ..OverloadConfig::default()
+        });
+        assert_eq!(lb.try_pick(t), Err(PickError::Overloaded));
+        lb.set_draining(id(0), true);
+        lb.set_draining(id(1), true);
+        assert_eq!(lb.try_pick(t), Err(PickError::NoWorker));
+        lb.remove_worker(id(0));
+        assert_eq!(lb.pending(), lb.in_flight(id(1)) as u64);
+    }
+
+    #[test]
+    fn timeouts_across_the_pool_eject_nobody_but_a_hanging_worker_is_ejected() {
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        let t = Instant::from_nanos(1);
+        // Overload: every worker times out alike.
+        for _ in 0..20 {
+            for w in 0..10 {
+                lb.on_response(id(w), t, ms(1000), Outcome::Timeout);
+            }
+        }
+        assert_eq!(lb.available_count(), 10, "overload is not a bad worker");
+        // Later, the pool answers and one worker hangs.
+        let t = t + Duration::from_secs(11);
+        lb.tick(t);
+        lb.tick(t + Duration::from_secs(6));
+        for _ in 0..5 {
+            for w in 1..10 {
+                lb.on_response(id(w), t, ms(10), Outcome::Ok);
+            }
+        }
+        let ejected = (0..5).any(|_| {
+            lb.on_response(id(0), t, ms(1000), Outcome::Timeout)
+                .is_some()
+        });
+        assert!(ejected && lb.is_ejected(id(0)));
     }
 
     #[test]

@@ -193,7 +193,11 @@ impl OutlierDetector {
     /// counts. Returns `Some(until)` if this outcome ejected the worker. Outcomes for an ejected
     /// or unknown worker are ignored. See [`on_verdict`](Self::on_verdict).
     pub fn on_outcome(&mut self, worker: usize, ok: bool, now: Instant) -> Option<Instant> {
-        let v = if ok { Verdict::Success } else { Verdict::Failure };
+        let v = if ok {
+            Verdict::Success
+        } else {
+            Verdict::Failure
+        };
         self.on_verdict(worker, v, now, true)
     }
 
@@ -464,6 +468,47 @@ mod tests {
         // Back with a clean count: one failure is not enough.
         assert_eq!(d.on_outcome(0, false, until), None);
         assert!(d.on_outcome(0, false, until).is_some());
+    }
+
+    #[test]
+    fn timeouts_count_only_when_the_worker_stands_out_from_the_pool() {
+        let mut d = OutlierDetector::new(cfg(3), 6);
+        let t = secs(1);
+        for _ in 0..10 {
+            for w in 0..6 {
+                assert_eq!(d.on_verdict(w, Verdict::Timeout, t, true), None);
+            }
+        }
+        assert_eq!(
+            d.ejected_count(),
+            0,
+            "the whole pool timing out is overload"
+        );
+        // Errors still count whatever the pool does.
+        assert!(
+            (0..3)
+                .filter_map(|_| d.on_verdict(5, Verdict::Failure, t, true))
+                .next()
+                .is_some()
+        );
+        // A fresh window: the others answer, worker 0 hangs and is ejected.
+        d.tick(secs(20));
+        for w in 1..5 {
+            for _ in 0..5 {
+                d.on_verdict(w, Verdict::Success, secs(20), true);
+            }
+        }
+        let hit = (0..3).find_map(|_| d.on_verdict(0, Verdict::Timeout, secs(20), true));
+        assert!(hit.is_some(), "a hanging worker stands out");
+    }
+
+    #[test]
+    fn a_forbidden_ejection_keeps_the_streak() {
+        let mut d = OutlierDetector::new(cfg(2), 3);
+        for _ in 0..4 {
+            assert_eq!(d.on_verdict(0, Verdict::Failure, secs(0), false), None);
+        }
+        assert!(d.on_verdict(0, Verdict::Failure, secs(0), true).is_some());
     }
 
     #[test]

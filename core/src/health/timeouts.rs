@@ -10,18 +10,25 @@
 //!
 //! [`TimeoutShares`] does that comparison online, per response: it counts each worker's
 //! responses and timeouts over the last 5 to 10 seconds (two 5-second buckets, rolled by
-//! [`TimeoutShares::roll`] from the detector's tick), and a timeout *stands out* when the worker
-//! times out at more than twice the rate of the rest of the pool over that span. A worker that
-//! hangs (every request times out while the others answer) stands out at once; seven survivors
-//! all timing out a third of their requests do not. A worker alone in the pool has nobody to be
-//! compared with, and its timeouts count as before. Recording and the test are O(1).
+//! [`TimeoutShares::roll`] from the detector's tick), and a timeout *stands out* when the
+//! worker's timeout rate over that span is above the mean of the workers' rates plus 1.9 of their
+//! standard deviations, Envoy's test turned round. A worker that hangs (every request times out
+//! while the others answer) stands out at once, and so do two of ten; seven survivors all timing
+//! out, or half a pool timing out while the other half recovers, do not: then it is the pool's
+//! load, not a worker. With fewer than 5 workers answering (Envoy's minimum too) there is nobody to compare with, and
+//! timeouts count as before. Recording is O(1); the test is O(workers) and runs on timeouts only.
 
 use crate::time::{Duration, Instant};
 
 /// Length of one bucket: shares look back between one and two of these.
 const BUCKET: Duration = Duration::from_secs(5);
-/// A worker's timeout rate must exceed this many times the rest of the pool's to stand out.
-const FACTOR: u64 = 2;
+/// A worker's timeout rate stands out above the pool's mean plus this many standard deviations
+/// (Envoy's `success_rate_stdev_factor`, 1900 thousandths).
+const STDEV_FACTOR: f64 = 1.9;
+/// With fewer workers answering than this there is no pool to compare with (Envoy's
+/// `success_rate_minimum_hosts`): timeouts count. Below 5 a single worker could never stand out,
+/// since one of `n` values is at most `sqrt(n - 1)` deviations above the mean.
+const MIN_WORKERS: f64 = 5.0;
 
 /// Responses and timeouts in one span.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,20 +73,27 @@ impl TimeoutShares {
     }
 
     /// Whether `slot`'s timeouts stand out from the rest of the pool's (see the module docs).
+    /// O(workers): only timeouts ask.
     pub(super) fn stands_out(&self, slot: usize) -> bool {
-        let Some(&(cur, prev)) = self.slots.get(slot) else {
+        let rate = |(cur, prev): (Count, Count)| {
+            let n = cur.responses + prev.responses;
+            (n > 0).then(|| (cur.timeouts + prev.timeouts) as f64 / n as f64)
+        };
+        let Some(mine) = self.slots.get(slot).copied().and_then(rate) else {
             return true;
         };
-        let mut mine = cur;
-        mine.add(prev);
-        let mut rest = self.total;
-        rest.sub(mine);
-        if rest.responses == 0 || mine.responses == 0 {
+        let (mut n, mut sum, mut sq) = (0.0, 0.0, 0.0);
+        for r in self.slots.iter().copied().filter_map(rate) {
+            n += 1.0;
+            sum += r;
+            sq += r * r;
+        }
+        if n < MIN_WORKERS {
             return true;
         }
-        // mine.t / mine.n > FACTOR * rest.t / rest.n, in integers.
-        u128::from(mine.timeouts) * u128::from(rest.responses)
-            > u128::from(FACTOR) * u128::from(rest.timeouts) * u128::from(mine.responses)
+        let mean = sum / n;
+        let stdev = (sq / n - mean * mean).max(0.0).sqrt();
+        mine > mean + STDEV_FACTOR * stdev
     }
 
     /// Forget `slot`'s counts (its worker left, or a new one took the slot).
@@ -141,23 +155,23 @@ mod tests {
     fn old_buckets_age_out_and_cleared_slots_leave_the_total() {
         let mut s = TimeoutShares::default();
         feed(&mut s, 0, 0, 10);
-        feed(&mut s, 1, 10, 0);
+        (1..5).for_each(|w| feed(&mut s, w, 10, 0));
         assert!(s.stands_out(0));
         let t = Instant::ZERO + BUCKET;
         s.roll(t);
-        feed(&mut s, 1, 0, 10);
-        // Worker 0's timeouts are still in the previous bucket: 10/10 against 10/20.
+        feed(&mut s, 1, 0, 30);
+        // Worker 0's timeouts are still in the previous bucket: two of five time out.
         assert!(!s.stands_out(1));
         s.roll(t + BUCKET);
-        assert!(s.stands_out(1), "worker 0's bucket aged out");
+        (2..5).for_each(|w| feed(&mut s, w, 10, 0));
+        feed(&mut s, 0, 10, 0);
+        assert!(s.stands_out(1), "worker 0's timeouts aged out");
         s.clear(1);
-        assert_eq!(s.total, s.slots[0].0.tap_sum(s.slots[0].1));
-    }
-
-    impl Count {
-        fn tap_sum(mut self, other: Count) -> Count {
-            self.add(other);
-            self
-        }
+        let sum = s.slots.iter().fold(Count::default(), |mut a, &(c, p)| {
+            a.add(c);
+            a.add(p);
+            a
+        });
+        assert_eq!(s.total, sum);
     }
 }

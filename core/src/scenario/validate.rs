@@ -126,7 +126,10 @@ fn overload_config(
         );
     }
     for (field, v) in [
-        ("balancer.max_in_flight_per_worker", b.max_in_flight_per_worker),
+        (
+            "balancer.max_in_flight_per_worker",
+            b.max_in_flight_per_worker,
+        ),
         ("balancer.max_pending", b.max_pending),
     ] {
         if v > MAX_LIMIT {

@@ -20,7 +20,12 @@
 //! URI's authority and the worker's counters there; the simulator keeps nothing).
 //!
 //! A worker is *available* when its active health check says up, outlier detection has not
-//! ejected it and it is not draining. Algorithms only ever see available workers as candidates.
+//! ejected it and it is not draining. Algorithms only ever see available workers as candidates,
+//! except in *panic mode* (see [`OverloadConfig`]): when fewer than `panic_threshold` percent of
+//! the workers not draining are available, the candidates are every worker that is up, ejected
+//! or not (and every worker not draining when none is up). Admission limits, when set, also
+//! leave out workers at `max_in_flight_per_worker`; [`Balancer::try_pick`] tells "no worker"
+//! from "overloaded" ([`PickError`]).
 //! Per-worker state (in flight, latency estimates, windows, health) belongs to the balancer, so
 //! [`Balancer::set_algorithm`] switches algorithm at run time without losing any of it.
 //!
@@ -39,7 +44,10 @@
 //! ```
 
 use crate::engine::WorkerObservation;
-use crate::health::{ActiveConfig, ActiveHealth, OutlierConfig, OutlierDetector, Streak};
+use crate::health::{
+    ActiveConfig, ActiveHealth, OutlierConfig, OutlierDetector, OverloadConfig, PickError, Streak,
+    Verdict,
+};
 use crate::pick::{Algorithm, AnyPicker, Pick, Pool};
 use crate::stats::{StatsConfig, WorkerStats};
 use crate::time::{Duration, Instant};
@@ -64,6 +72,15 @@ impl Outcome {
     /// Whether this counts as a success.
     pub fn is_ok(self) -> bool {
         matches!(self, Outcome::Ok)
+    }
+
+    /// What it tells outlier detection about the worker.
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Outcome::Ok => Verdict::Success,
+            Outcome::Error | Outcome::Refused => Verdict::Failure,
+            Outcome::Timeout => Verdict::Timeout,
+        }
     }
 }
 
@@ -112,13 +129,54 @@ struct Worker<P> {
     weight: u32,
     draining: bool,
     available: bool,
+    /// Up and not draining (ejected or not): a candidate in panic mode.
+    up: bool,
+    /// In the pool and not draining: a candidate in panic mode when no worker is up.
+    open: bool,
+}
+
+impl<P> Worker<P> {
+    fn in_set(&self, set: Candidates) -> bool {
+        match set {
+            Candidates::Available => self.available,
+            Candidates::Up => self.up,
+            Candidates::Open => self.open,
+        }
+    }
+}
+
+/// Which workers are candidates for a pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Candidates {
+    /// The available ones (normal operation).
+    Available,
+    /// Panic mode: every worker up, ejected or not.
+    Up,
+    /// Panic mode with no worker up: every worker not draining.
+    Open,
 }
 
 /// The pool as the algorithms see it at one instant.
 struct View<'a, P> {
     workers: &'a [Worker<P>],
-    available: usize,
+    set: Candidates,
+    /// Candidates below the in-flight limit, `exclude` left out.
+    count: usize,
+    /// Most in flight on one candidate (`u32::MAX`: no limit).
+    cap: u32,
+    exclude: Option<usize>,
     now: Instant,
+}
+
+impl<P> View<'_, P> {
+    #[inline]
+    fn candidate(&self, i: usize) -> bool {
+        self.exclude != Some(i)
+            && self
+                .workers
+                .get(i)
+                .is_some_and(|w| w.in_set(self.set) && w.stats.in_flight() < self.cap)
+    }
 }
 
 impl<P> Pool for View<'_, P> {
@@ -128,11 +186,11 @@ impl<P> Pool for View<'_, P> {
     }
     #[inline]
     fn available_count(&self) -> usize {
-        self.available
+        self.count
     }
     #[inline]
     fn is_available(&self, i: usize) -> bool {
-        self.workers.get(i).is_some_and(|w| w.available)
+        self.candidate(i)
     }
     #[inline]
     fn weight(&self, i: usize) -> u32 {
@@ -157,6 +215,11 @@ pub struct Balancer<R, P = ()> {
     workers: Vec<Worker<P>>,
     present: usize,
     available: usize,
+    up: usize,
+    open: usize,
+    /// Requests in flight over all workers.
+    pending: u64,
+    overload: OverloadConfig,
     picker: AnyPicker,
     outlier: OutlierDetector,
     rng: R,
@@ -183,6 +246,10 @@ impl<R: Rng, P> Balancer<R, P> {
             workers: Vec::new(),
             present: 0,
             available: 0,
+            up: 0,
+            open: 0,
+            pending: 0,
+            overload: OverloadConfig::default(),
             picker: AnyPicker::new(config.algorithm),
             outlier: OutlierDetector::new(config.outlier, 0),
             rng,
@@ -210,34 +277,113 @@ impl<R: Rng, P> Balancer<R, P> {
     }
 
     /// Choose a worker for a new request, and count it in flight there. `None` when no worker
-    /// is available.
+    /// is available or the pool is overloaded ([`try_pick`](Self::try_pick) tells which).
     #[inline]
     pub fn pick(&mut self, now: Instant) -> Option<WorkerId> {
-        let view = View {
-            workers: &self.workers,
-            available: self.available,
-            now,
-        };
-        let w = self.picker.pick(&view, &mut self.rng)?;
-        self.workers[w].stats.on_dispatch();
-        Some(self.id_at(w))
+        self.try_pick(now).ok()
+    }
+
+    /// Choose a worker for a new request, and count it in flight there.
+    ///
+    /// # Errors
+    ///
+    /// [`PickError::NoWorker`] when no worker may take requests, [`PickError::Overloaded`] when
+    /// some may but the admission limits (`max_pending`, `max_in_flight_per_worker`) are
+    /// reached: shed the request at once.
+    #[inline]
+    pub fn try_pick(&mut self, now: Instant) -> Result<WorkerId, PickError> {
+        self.pick_from(now, None)
     }
 
     /// Like [`pick`](Self::pick), but never `exclude` (a worker that just refused a connection,
     /// when retrying elsewhere). `None` when no other worker is available.
     pub fn pick_excluding(&mut self, now: Instant, exclude: WorkerId) -> Option<WorkerId> {
-        let was = self.get(exclude).is_some_and(|w| w.available);
-        let slot = exclude.slot();
-        if was {
-            self.workers[slot].available = false;
-            self.available -= 1;
+        self.try_pick_excluding(now, exclude).ok()
+    }
+
+    /// Like [`try_pick`](Self::try_pick), but never `exclude`.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_pick`](Self::try_pick).
+    pub fn try_pick_excluding(
+        &mut self,
+        now: Instant,
+        exclude: WorkerId,
+    ) -> Result<WorkerId, PickError> {
+        let slot = self.get(exclude).is_some().then_some(exclude.slot());
+        self.pick_from(now, slot)
+    }
+
+    /// Whether the balancer is in panic mode now (see [`OverloadConfig`]).
+    pub fn in_panic(&self) -> bool {
+        self.overload.panics(self.available, self.open)
+    }
+
+    /// The admission limits and panic threshold in force.
+    pub fn overload(&self) -> &OverloadConfig {
+        &self.overload
+    }
+
+    /// Set the admission limits and panic threshold (for this shard: see
+    /// [`Control::set_overload`](crate::Control::set_overload) for a sharded pool).
+    pub fn set_overload(&mut self, overload: OverloadConfig) {
+        self.overload = overload;
+    }
+
+    /// Requests in flight over all workers.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    fn candidates(&self) -> (Candidates, usize) {
+        if !self.in_panic() {
+            (Candidates::Available, self.available)
+        } else if self.up > 0 {
+            (Candidates::Up, self.up)
+        } else {
+            (Candidates::Open, self.open)
         }
-        let picked = self.pick(now);
-        if was {
-            self.workers[slot].available = true;
-            self.available += 1;
+    }
+
+    fn pick_from(&mut self, now: Instant, exclude: Option<usize>) -> Result<WorkerId, PickError> {
+        let (set, mut count) = self.candidates();
+        let excluded = exclude.filter(|&i| self.workers[i].in_set(set));
+        count -= usize::from(excluded.is_some());
+        if count == 0 {
+            return Err(PickError::NoWorker);
         }
-        picked
+        let o = self.overload;
+        if o.max_pending > 0 && self.pending >= u64::from(o.max_pending) {
+            return Err(PickError::Overloaded);
+        }
+        let cap = match o.max_in_flight_per_worker {
+            0 => u32::MAX,
+            n => n,
+        };
+        let mut view = View {
+            workers: &self.workers,
+            set,
+            count,
+            cap,
+            exclude: excluded,
+            now,
+        };
+        if cap != u32::MAX {
+            view.count = (0..self.workers.len())
+                .filter(|&i| view.candidate(i))
+                .count();
+        }
+        if view.count == 0 {
+            return Err(PickError::Overloaded);
+        }
+        let w = self
+            .picker
+            .pick(&view, &mut self.rng)
+            .ok_or(PickError::NoWorker)?;
+        self.workers[w].stats.on_dispatch();
+        self.pending += 1;
+        Ok(self.id_at(w))
     }
 
     /// The end of a request that [`pick`](Self::pick) sent to `worker`, `latency` after it
@@ -252,10 +398,19 @@ impl<R: Rng, P> Balancer<R, P> {
         latency: Duration,
         outcome: Outcome,
     ) -> Option<Ejection> {
+        let (available, open) = (self.available, self.open);
+        let may_eject = self.overload.may_eject(available, open);
         let w = self.get_mut(worker)?;
         let ok = outcome.is_ok();
+        let in_flight = w.stats.in_flight();
         w.stats.on_response(now, latency, ok);
-        let until = self.outlier.on_outcome(worker.slot(), ok, now)?;
+        let done = in_flight - w.stats.in_flight();
+        // Ejecting a worker that is not available takes nothing more out of rotation.
+        let may_eject = may_eject || !w.available;
+        self.pending = self.pending.saturating_sub(u64::from(done));
+        let until = self
+            .outlier
+            .on_verdict(worker.slot(), outcome.verdict(), now, may_eject)?;
         self.refresh(worker.slot(), Some(now));
         Some(Ejection { worker, until })
     }
@@ -265,7 +420,10 @@ impl<R: Rng, P> Balancer<R, P> {
     /// (not in the stats window, not for outlier ejection).
     pub fn on_cancel(&mut self, worker: WorkerId) {
         if let Some(w) = self.get_mut(worker) {
+            let in_flight = w.stats.in_flight();
             w.stats.on_cancel();
+            let done = in_flight - w.stats.in_flight();
+            self.pending = self.pending.saturating_sub(u64::from(done));
         }
     }
 
@@ -383,6 +541,8 @@ impl<R: Rng, P> Balancer<R, P> {
             weight: weight.max(1),
             draining: false,
             available: false,
+            up: false,
+            open: false,
         };
         if slot == self.workers.len() {
             self.workers.push(fresh(0));
@@ -415,10 +575,9 @@ impl<R: Rng, P> Balancer<R, P> {
         let slot = worker.slot();
         let w = self.get_mut(worker)?;
         let payload = w.payload.take();
-        if w.available {
-            w.available = false;
-            self.available -= 1;
-        }
+        let in_flight = w.stats.in_flight();
+        self.pending = self.pending.saturating_sub(u64::from(in_flight));
+        self.refresh(slot, None);
         self.present -= 1;
         self.outlier.vacate(slot);
         self.picker.forget(slot);
@@ -503,7 +662,17 @@ impl<R: Rng, P> Balancer<R, P> {
         let Some(w) = self.workers.get_mut(i) else {
             return;
         };
-        let now_available = w.payload.is_some() && w.health.is_healthy() && !ejected && !w.draining;
+        let open = w.payload.is_some() && !w.draining;
+        let up = open && w.health.is_healthy();
+        if open != w.open {
+            w.open = open;
+            bump(&mut self.open, open);
+        }
+        if up != w.up {
+            w.up = up;
+            bump(&mut self.up, up);
+        }
+        let now_available = up && !ejected;
         if now_available != w.available {
             w.available = now_available;
             if now_available {
@@ -517,6 +686,15 @@ impl<R: Rng, P> Balancer<R, P> {
                 (None, _) => {}
             }
         }
+    }
+}
+
+/// One more (`true`) or one fewer in a count.
+fn bump(count: &mut usize, more: bool) {
+    if more {
+        *count += 1;
+    } else {
+        *count -= 1;
     }
 }
 
@@ -741,6 +919,143 @@ mod tests {
         lb.on_cancel(w);
         assert_eq!(lb.in_flight(w), 0, "never below zero");
         lb.on_cancel(id(99));
+    }
+
+    /// Eject workers `0..k` as another shard would.
+    fn eject_first(lb: &mut Balancer<ChaCha8Rng>, k: u32, t: Instant) {
+        for w in 0..k {
+            lb.eject(id(w), t + Duration::from_secs(30), t);
+        }
+    }
+
+    #[test]
+    fn below_the_panic_threshold_ejected_workers_take_traffic_again() {
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        let t = Instant::from_nanos(1);
+        eject_first(&mut lb, 5, t);
+        assert!(!lb.in_panic(), "5 of 10 is not below 50%");
+        assert!((0..20).all(|_| lb.pick(t).is_some_and(|w| w.slot() >= 5)));
+        eject_first(&mut lb, 6, t);
+        assert!(lb.in_panic());
+        let mut seen = [false; 10];
+        for _ in 0..20 {
+            seen[lb.pick(t).unwrap().slot()] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "all ten take traffic: {seen:?}");
+        lb.set_overload(OverloadConfig {
+            panic_threshold: 0,
+            ..OverloadConfig::default()
+        });
+        assert!(!lb.in_panic(), "0 disables it");
+        assert!((0..20).all(|_| lb.pick(t).is_some_and(|w| w.slot() >= 6)));
+    }
+
+    #[test]
+    fn panic_mode_avoids_workers_that_are_down_unless_none_is_up() {
+        let mut lb = balancer(Algorithm::RoundRobin, 4);
+        let t = Instant::from_nanos(1);
+        for w in 0..3 {
+            for _ in 0..3 {
+                lb.on_probe(id(w), t, false);
+            }
+        }
+        assert!(lb.in_panic());
+        assert!(
+            (0..8).all(|_| lb.pick(t) == Some(id(3))),
+            "only the worker up"
+        );
+        lb.set_draining(id(3), true);
+        let picked: Vec<_> = (0..6).map(|_| lb.pick(t).unwrap().slot()).collect();
+        assert!(
+            picked.iter().all(|&w| w < 3),
+            "none up: every worker not draining"
+        );
+        assert_eq!(
+            lb.pick_excluding(t, id(0)).map(|w| w.slot() != 0),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn ejection_never_takes_the_available_share_below_the_threshold() {
+        let mut lb = balancer(Algorithm::RoundRobin, 4);
+        let t = Instant::from_nanos(1);
+        for w in 0..4 {
+            for _ in 0..10 {
+                lb.on_response(id(w), t, ms(1), Outcome::Error);
+            }
+        }
+        // max_ejection_percent (50) allows 2; the panic threshold (50) allows 2 too.
+        assert_eq!(lb.available_count(), 2);
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        lb.outlier = OutlierDetector::new(
+            OutlierConfig {
+                max_ejection_percent: 100,
+                ..OutlierConfig::default()
+            },
+            10,
+        );
+        for w in 0..10 {
+            for _ in 0..10 {
+                lb.on_response(id(w), t, ms(1), Outcome::Refused);
+            }
+        }
+        assert_eq!(lb.available_count(), 5, "ejection stops at 50% available");
+        assert!(!lb.in_panic());
+    }
+
+    #[test]
+    fn admission_limits_answer_overloaded_not_no_worker() {
+        let mut lb = balancer(Algorithm::LeastConnections, 2);
+        let t = Instant::from_nanos(1);
+        lb.set_overload(OverloadConfig {
+            max_in_flight_per_worker: 2,
+            ..OverloadConfig::default()
+        });
+        let picks: Vec<_> = (0..4).map(|_| lb.try_pick(t).unwrap()).collect();
+        assert_eq!(lb.try_pick(t), Err(PickError::Overloaded));
+        assert_eq!(lb.pending(), 4);
+        lb.on_response(picks[0], t, ms(1), Outcome::Ok);
+        assert_eq!(lb.try_pick(t), Ok(picks[0]), "room again on that worker");
+        lb.on_cancel(picks[1]);
+        assert_eq!(lb.pending(), 3);
+        lb.set_overload(OverloadConfig {
+            max_pending: 3,
+            ..OverloadConfig::default()
+        });
+        assert_eq!(lb.try_pick(t), Err(PickError::Overloaded));
+        lb.set_draining(id(0), true);
+        lb.set_draining(id(1), true);
+        assert_eq!(lb.try_pick(t), Err(PickError::NoWorker));
+        lb.remove_worker(id(0));
+        assert_eq!(lb.pending(), lb.in_flight(id(1)) as u64);
+    }
+
+    #[test]
+    fn timeouts_across_the_pool_eject_nobody_but_a_hanging_worker_is_ejected() {
+        let mut lb = balancer(Algorithm::RoundRobin, 10);
+        let t = Instant::from_nanos(1);
+        // Overload: every worker times out alike.
+        for _ in 0..20 {
+            for w in 0..10 {
+                lb.on_response(id(w), t, ms(1000), Outcome::Timeout);
+            }
+        }
+        assert_eq!(lb.available_count(), 10, "overload is not a bad worker");
+        // Later, the pool answers and one worker hangs.
+        let t = t + Duration::from_secs(11);
+        lb.tick(t);
+        lb.tick(t + Duration::from_secs(6));
+        for _ in 0..5 {
+            for w in 1..10 {
+                lb.on_response(id(w), t, ms(10), Outcome::Ok);
+            }
+        }
+        let ejected = (0..5).any(|_| {
+            lb.on_response(id(0), t, ms(1000), Outcome::Timeout)
+                .is_some()
+        });
+        assert!(ejected && lb.is_ejected(id(0)));
     }
 
     #[test]

@@ -24,6 +24,11 @@
 //! before the run, not by the engine). The oracle's schedule reaches the run that way too: the
 //! simulator puts it into a copy of the scenario as its switches (`crate::oracle`).
 //!
+//! Overload protection is core's: the panic threshold and the admission limits of
+//! `[balancer]` go to [`Sharded::set_overload`]; a request the balancer sheds
+//! ([`lb_core::health::PickError::Overloaded`]) is answered at once as an error, like a 503 for
+//! want of any worker.
+//!
 //! History, from the live/sim comparison: with one stream for every worker's error draws, the
 //! failures a worker produced before outlier ejection took it out depended on the other workers'
 //! draws (10 errors under one algorithm and 102 under another, same seed and fault); with one
@@ -261,6 +266,7 @@ fn balancer(
         let added = lb.add_worker(&Scenario::worker_label(i), w.weight, (), start);
         debug_assert_eq!(added, Ok(WorkerId::first(i as u32)));
     }
+    lb.set_overload(scenario.balancer.overload);
     lb
 }
 
@@ -361,8 +367,9 @@ impl Sim<'_> {
         } else {
             0
         };
-        let Some(w) = self.lb.pick(shard, now) else {
-            // No worker available: the balancer answers 503 at once.
+        let Ok(w) = self.lb.try_pick(shard, now) else {
+            // No worker available, or the admission limits are reached: the balancer answers
+            // 503 at once (an error of latency 0).
             self.rec.on_answer(now, Duration::ZERO, false, None, false);
             return;
         };

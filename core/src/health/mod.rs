@@ -8,6 +8,10 @@
 //! - **Passive** ([`OutlierDetector`]): Envoy's outlier detection watches the real responses; a
 //!   worker with `consecutive_failures` failures in a row is ejected for a time that grows with
 //!   each repeat offence, and no more than `max_ejection_percent` of the pool is ever out at once.
+//!   Timeouts count against a worker only when it times out more than the rest of the pool.
+//! - **Overload** ([`OverloadConfig`]): below a panic threshold of available workers the
+//!   balancer routes over ejected workers too, ejection never takes the pool below it, and
+//!   optional in-flight limits shed requests at once ([`PickError::Overloaded`]).
 //!
 //! Neither reads a clock or does I/O, in the spirit of Pingora's `observe_health`: probing lives
 //! in the shells (the simulator's probe events, live mode's health task), which feed results in
@@ -35,8 +39,11 @@
 
 mod active;
 mod outlier;
+mod overload;
 mod streak;
+mod timeouts;
 
 pub use active::{ActiveConfig, ActiveHealth};
-pub use outlier::{OutlierConfig, OutlierDetector};
+pub use outlier::{OutlierConfig, OutlierDetector, Verdict};
+pub use overload::{OverloadConfig, PickError};
 pub use streak::Streak;

@@ -29,12 +29,37 @@
 //! others with [`eject`](OutlierDetector::eject), so that they agree on who is out and for how
 //! long (`lb_core::Control` does this).
 //!
+//! # Timeouts and overload
+//!
+//! Error answers and refused connections always count toward the streak. A timeout counts only
+//! when it *stands out*: when the worker has timed out at more than twice the rate of the rest
+//! of the pool over the last 5 to 10 seconds (see `TimeoutShares` in `timeouts.rs`). When most
+//! of the pool is timing out, that is overload, not a bad worker, and ejecting workers for it
+//! only concentrates the load on fewer of them. Such a timeout neither adds to the streak nor
+//! ends it. The caller may also forbid an ejection (`may_eject` in
+//! [`OutlierDetector::on_verdict`]): the balancer does when ejecting would take the available
+//! share of the pool below its panic threshold (see `overload.rs`); like a refusal by the
+//! percent cap, the failure count is kept.
+//!
 //! One difference from Envoy: Envoy checks the percent *before* ejecting (eject while fewer than
 //! `percent` are out), which lets the last ejection overshoot it; here the count *after* the
 //! ejection must stay within the cap (or be the one always-allowed worker).
 
 use super::Streak;
+use super::timeouts::TimeoutShares;
 use crate::time::{Duration, Instant};
+
+/// What one response says about its worker, for outlier detection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// A good answer: ends the streak.
+    Success,
+    /// An error answer or a refused connection: always adds to the streak.
+    Failure,
+    /// No answer in time: adds to the streak only when the worker's timeouts stand out from
+    /// the pool's (see the module docs).
+    Timeout,
+}
 
 /// When and for how long failing workers are ejected.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -85,6 +110,7 @@ pub struct OutlierDetector {
     workers: Vec<WorkerState>,
     present: usize,
     ejected: usize,
+    timeouts: TimeoutShares,
 }
 
 impl OutlierDetector {
@@ -99,6 +125,7 @@ impl OutlierDetector {
             workers: (0..workers).map(|_| present()).collect(),
             present: workers,
             ejected: 0,
+            timeouts: TimeoutShares::default(),
         }
     }
 
@@ -125,6 +152,7 @@ impl OutlierDetector {
             self.workers.resize_with(slot + 1, WorkerState::default);
         }
         self.vacate(slot);
+        self.timeouts.clear(slot);
         streak.reset();
         let s = &mut self.workers[slot];
         s.failures = streak;
@@ -146,6 +174,7 @@ impl OutlierDetector {
         }
         *s = WorkerState::default();
         self.present -= 1;
+        self.timeouts.clear(slot);
     }
 
     /// The most workers that may be ejected at once with the current pool size:
@@ -160,24 +189,51 @@ impl OutlierDetector {
         }
     }
 
-    /// One response outcome for `worker` at `now`. Returns `Some(until)` if this outcome ejected
-    /// the worker. Outcomes for an ejected or unknown worker are ignored.
+    /// One response outcome for `worker` at `now`: a success (`ok`) or a failure that always
+    /// counts. Returns `Some(until)` if this outcome ejected the worker. Outcomes for an ejected
+    /// or unknown worker are ignored. See [`on_verdict`](Self::on_verdict).
     pub fn on_outcome(&mut self, worker: usize, ok: bool, now: Instant) -> Option<Instant> {
+        let v = if ok {
+            Verdict::Success
+        } else {
+            Verdict::Failure
+        };
+        self.on_verdict(worker, v, now, true)
+    }
+
+    /// One response's [`Verdict`] on `worker` at `now`. A timeout counts as a failure only when
+    /// it stands out from the pool's (module docs). With `may_eject` false the worker is not
+    /// ejected whatever its streak (the streak is kept, as when the percent cap refuses).
+    /// Returns `Some(until)` if this verdict ejected the worker; verdicts on an ejected or
+    /// unknown worker are ignored.
+    pub fn on_verdict(
+        &mut self,
+        worker: usize,
+        verdict: Verdict,
+        now: Instant,
+        may_eject: bool,
+    ) -> Option<Instant> {
         let threshold = self.cfg.consecutive_failures;
         if threshold == 0 {
             return None;
         }
-        let room = self.ejected < self.max_ejected();
+        let room = may_eject && self.ejected < self.max_ejected();
         let base = self.cfg.base_ejection;
-        let s = self.workers.get_mut(worker).filter(|s| s.present)?;
+        let s = self.workers.get(worker).filter(|s| s.present)?;
         if s.ejected_until.is_some() {
             return None;
         }
-        if ok {
-            s.failures.reset();
-            return None;
-        }
-        if s.failures.fail() < threshold || !room {
+        self.timeouts.record(worker, verdict == Verdict::Timeout);
+        let counts = match verdict {
+            Verdict::Success => {
+                s.failures.reset();
+                return None;
+            }
+            Verdict::Failure => true,
+            Verdict::Timeout => self.timeouts.stands_out(worker),
+        };
+        let s = &mut self.workers[worker];
+        if !counts || s.failures.fail() < threshold || !room {
             return None;
         }
         let until = now + eject_now(s, now, base, self.cfg.max_ejection);
@@ -210,6 +266,7 @@ impl OutlierDetector {
     /// how many came back. Also decays the ejection multiplier of workers in the pool: it drops by
     /// one for each whole `base_ejection` spent un-ejected since they came back. O(workers).
     pub fn tick(&mut self, now: Instant) -> usize {
+        self.timeouts.roll(now);
         let base = self.cfg.base_ejection;
         let mut back = 0;
         for s in self.workers.iter_mut().filter(|s| s.present) {
@@ -411,6 +468,47 @@ mod tests {
         // Back with a clean count: one failure is not enough.
         assert_eq!(d.on_outcome(0, false, until), None);
         assert!(d.on_outcome(0, false, until).is_some());
+    }
+
+    #[test]
+    fn timeouts_count_only_when_the_worker_stands_out_from_the_pool() {
+        let mut d = OutlierDetector::new(cfg(3), 6);
+        let t = secs(1);
+        for _ in 0..10 {
+            for w in 0..6 {
+                assert_eq!(d.on_verdict(w, Verdict::Timeout, t, true), None);
+            }
+        }
+        assert_eq!(
+            d.ejected_count(),
+            0,
+            "the whole pool timing out is overload"
+        );
+        // Errors still count whatever the pool does.
+        assert!(
+            (0..3)
+                .filter_map(|_| d.on_verdict(5, Verdict::Failure, t, true))
+                .next()
+                .is_some()
+        );
+        // A fresh window: the others answer, worker 0 hangs and is ejected.
+        d.tick(secs(20));
+        for w in 1..5 {
+            for _ in 0..5 {
+                d.on_verdict(w, Verdict::Success, secs(20), true);
+            }
+        }
+        let hit = (0..3).find_map(|_| d.on_verdict(0, Verdict::Timeout, secs(20), true));
+        assert!(hit.is_some(), "a hanging worker stands out");
+    }
+
+    #[test]
+    fn a_forbidden_ejection_keeps_the_streak() {
+        let mut d = OutlierDetector::new(cfg(2), 3);
+        for _ in 0..4 {
+            assert_eq!(d.on_verdict(0, Verdict::Failure, secs(0), false), None);
+        }
+        assert!(d.on_verdict(0, Verdict::Failure, secs(0), true).is_some());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use validate::engine_from_file;
 
 use crate::balancer::BalancerConfig;
 use crate::engine::EngineConfig;
-use crate::health::{ActiveConfig, OutlierConfig};
+use crate::health::{ActiveConfig, OutlierConfig, OverloadConfig};
 use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
 use crate::strategy::Strategy;
@@ -204,6 +204,8 @@ pub struct BalancerSettings {
     pub health: Option<HealthCheck>,
     /// Passive outlier ejection.
     pub outlier: OutlierConfig,
+    /// Panic threshold and admission limits, for the whole pool.
+    pub overload: OverloadConfig,
     /// Windowed stats.
     pub stats: StatsConfig,
     /// Balancer shards, at least one (see `lb_core::sharded`).

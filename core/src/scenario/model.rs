@@ -111,6 +111,12 @@ pub struct BalancerFile {
     pub stats: StatsFile,
     /// Balancer shards (live mode runs one per core); requests are spread over them at random.
     pub shards: u32,
+    /// Below this percent of the pool available, route over ejected workers too (0: off).
+    pub panic_threshold: u32,
+    /// Most requests in flight on one worker; beyond, requests are rejected at once (0: off).
+    pub max_in_flight_per_worker: u32,
+    /// Most requests in flight in the balancer; beyond, rejected at once (0: off).
+    pub max_pending: u32,
 }
 
 impl Default for BalancerFile {
@@ -121,6 +127,9 @@ impl Default for BalancerFile {
             outlier: OutlierFile::default(),
             stats: StatsFile::default(),
             shards: 1,
+            panic_threshold: 50,
+            max_in_flight_per_worker: 0,
+            max_pending: 0,
         }
     }
 }

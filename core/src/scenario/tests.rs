@@ -326,3 +326,73 @@ fn error_modes_parse_display_and_deserialise_by_the_same_names() {
     );
     assert!("Fast".parse::<ErrorMode>().is_err());
 }
+
+#[test]
+fn huge_rates_and_counts_are_refused_with_the_field_and_the_limit() {
+    let m = err(&minimal("duration_s = 1", "").replace("rate = 100", "rate = 1e300"));
+    assert!(
+        m.contains("field `arrivals.rate`: must be at most 1000000 requests/s, got 1000000000"),
+        "{m}"
+    );
+    let m = err(&minimal("duration_s = 1", "").replace(
+        "rate = 100",
+        "rate = 100\nphases = [{ at_s = 0.5, rate = 2e6 }]",
+    ));
+    assert!(
+        m.contains("field `arrivals.phases[0].rate`: must be at most"),
+        "{m}"
+    );
+    let m = err(&minimal("duration_s = 1", "").replace(
+        "rate = 100",
+        "rate = 100\nbursts = { start_s = 0, on_s = 1, off_s = 1, on_rate = 1e9 }",
+    ));
+    assert!(
+        m.contains("field `arrivals.bursts.on_rate`: must be at most"),
+        "{m}"
+    );
+    let m = err(&minimal("requests = 100000000000", ""));
+    assert!(
+        m.contains("field `requests`: must be at most 1000000000"),
+        "{m}"
+    );
+    let m = err(&minimal("duration_s = 1e12", ""));
+    assert!(m.contains("field `duration_s`: must be at most"), "{m}");
+}
+
+#[test]
+fn overload_settings_read_and_name_the_field_when_bad() {
+    let sc = Scenario::from_toml_str(
+        &minimal(
+            "duration_s = 1",
+            "[balancer]\npanic_threshold = 30\nmax_in_flight_per_worker = 8\nmax_pending = 100",
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    let o = sc.balancer.overload;
+    assert_eq!(
+        (o.panic_threshold, o.max_in_flight_per_worker, o.max_pending),
+        (30, 8, 100)
+    );
+    let d = Scenario::from_toml_str(&minimal("duration_s = 1", ""), "t.toml").unwrap();
+    assert_eq!(
+        d.balancer.overload,
+        crate::health::OverloadConfig::default()
+    );
+    let m = err(&minimal(
+        "duration_s = 1",
+        "[balancer]\npanic_threshold = 101",
+    ));
+    assert!(
+        m.contains("field `balancer.panic_threshold`: must be a percent"),
+        "{m}"
+    );
+    let m = err(&minimal(
+        "duration_s = 1",
+        "[balancer]\nmax_pending = 4000000000",
+    ));
+    assert!(
+        m.contains("field `balancer.max_pending`: must be at most"),
+        "{m}"
+    );
+}

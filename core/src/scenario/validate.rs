@@ -8,7 +8,7 @@ use super::{
     Scenario, ScenarioError, ServiceTime, WorkerSpec, mean_ms,
 };
 use crate::engine::{EngineConfig, PolicyKind, Thresholds};
-use crate::health::{ActiveConfig, OutlierConfig};
+use crate::health::{ActiveConfig, OutlierConfig, OverloadConfig};
 use crate::pick::Algorithm;
 use crate::stats::StatsConfig;
 use crate::strategy::Strategy;
@@ -25,6 +25,13 @@ const MAX_CONCURRENCY: u32 = 1_000_000;
 const MAX_SHARDS: u32 = 1024;
 /// Most workers we accept in one scenario.
 const MAX_WORKERS: usize = 10_000;
+/// Highest arrival rate we accept, requests per second: far beyond any one balancer, and low
+/// enough that a day of it is a count the simulator can step through.
+pub(super) const MAX_RATE: f64 = 1_000_000.0;
+/// Most measured requests (`requests = N`) we accept.
+pub(super) const MAX_REQUESTS: u64 = 1_000_000_000;
+/// Most in-flight requests an admission limit may name (above it, say 0: no limit).
+const MAX_LIMIT: u32 = 100_000_000;
 
 /// Validation of one file: the origin every error names.
 pub(super) struct Check<'a> {
@@ -79,6 +86,22 @@ impl Check<'_> {
         }
     }
 
+    /// An arrival rate: a finite number >= 0 (> 0 when `positive`), at most [`MAX_RATE`].
+    fn rate(&self, field: &str, v: f64, positive: bool) -> Result<f64, ScenarioError> {
+        let v = if positive {
+            self.positive(field, v)?
+        } else {
+            self.non_negative(field, v)?
+        };
+        if v > MAX_RATE {
+            return self.fail(
+                field,
+                format!("must be at most {MAX_RATE} requests/s, got {v}"),
+            );
+        }
+        Ok(v)
+    }
+
     fn at_least_one(&self, field: &str, v: u32) -> Result<u32, ScenarioError> {
         if v >= 1 {
             Ok(v)
@@ -86,6 +109,41 @@ impl Check<'_> {
             self.fail(field, "must be at least 1, got 0")
         }
     }
+}
+
+/// `[balancer] panic_threshold`, `max_in_flight_per_worker`, `max_pending`.
+fn overload_config(
+    c: &Check<'_>,
+    b: &super::model::BalancerFile,
+) -> Result<OverloadConfig, ScenarioError> {
+    if b.panic_threshold > 100 {
+        return c.fail(
+            "balancer.panic_threshold",
+            format!(
+                "must be a percent between 0 and 100 (0: off), got {}",
+                b.panic_threshold
+            ),
+        );
+    }
+    for (field, v) in [
+        (
+            "balancer.max_in_flight_per_worker",
+            b.max_in_flight_per_worker,
+        ),
+        ("balancer.max_pending", b.max_pending),
+    ] {
+        if v > MAX_LIMIT {
+            return c.fail(
+                field,
+                format!("must be at most {MAX_LIMIT} (0: no limit), got {v}"),
+            );
+        }
+    }
+    Ok(OverloadConfig {
+        panic_threshold: b.panic_threshold,
+        max_in_flight_per_worker: b.max_in_flight_per_worker,
+        max_pending: b.max_pending,
+    })
 }
 
 fn file_stem(origin: &str) -> String {
@@ -127,6 +185,12 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
             Length::Duration(c.seconds("duration_s", d)?)
         }
         (None, Some(0)) => return c.fail("requests", "must be at least 1, got 0"),
+        (None, Some(n)) if n > MAX_REQUESTS => {
+            return c.fail(
+                "requests",
+                format!("must be at most {MAX_REQUESTS}, got {n}"),
+            );
+        }
         (None, Some(n)) => Length::Requests(n),
     };
     let warmup = c.seconds("warmup_s", f.warmup_s)?;
@@ -157,7 +221,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
 
     // Arrivals.
     let a = &f.arrivals;
-    c.positive("arrivals.rate", a.rate)?;
+    c.rate("arrivals.rate", a.rate, true)?;
     let mut phases = Vec::with_capacity(a.phases.len());
     let mut last = -1.0;
     for (i, p) in a.phases.iter().enumerate() {
@@ -172,7 +236,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
             );
         }
         last = p.at_s;
-        let rate = c.non_negative(&format!("arrivals.phases[{i}].rate"), p.rate)?;
+        let rate = c.rate(&format!("arrivals.phases[{i}].rate"), p.rate, false)?;
         phases.push((Instant::ZERO + at, rate));
     }
     let bursts = match &a.bursts {
@@ -194,9 +258,9 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
                     format!("must be 0 or at least 0.001 s, got {}", b.off_s),
                 );
             }
-            let on_rate = c.positive("arrivals.bursts.on_rate", b.on_rate)?;
+            let on_rate = c.rate("arrivals.bursts.on_rate", b.on_rate, true)?;
             let off_rate = match b.off_rate {
-                Some(r) => Some(c.non_negative("arrivals.bursts.off_rate", r)?),
+                Some(r) => Some(c.rate("arrivals.bursts.off_rate", r, false)?),
                 None => None,
             };
             Some(Bursts {
@@ -265,6 +329,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         max_ejection: Duration::from_millis_f64(max),
         max_ejection_percent: o.max_ejection_percent,
     };
+    let overload = overload_config(&c, b)?;
     let s = &b.stats;
     let stats = StatsConfig {
         window: c.seconds(
@@ -289,6 +354,7 @@ pub(super) fn validate(f: ScenarioFile, origin: &str) -> Result<Scenario, Scenar
         timeout,
         health,
         outlier,
+        overload,
         stats,
         shards: b.shards as usize,
     };

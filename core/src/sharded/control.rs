@@ -23,7 +23,7 @@ use super::shards::Shards;
 use super::status::{PoolStatus, WorkerStatus};
 use crate::balancer::{Balancer, BalancerConfig, Ejection};
 use crate::engine::{Decision, DecisionEngine, Mode, Observation, WorkerObservation};
-use crate::health::Streak;
+use crate::health::{OverloadConfig, Streak};
 use crate::pick::Algorithm;
 use crate::stats::LogHistogram;
 use crate::time::{Duration, Instant};
@@ -57,6 +57,7 @@ pub struct Control {
     /// By slot.
     entries: Vec<Option<Entry>>,
     engine: Option<DecisionEngine>,
+    overload: OverloadConfig,
     ejections: u64,
     merged: Vec<WorkerObservation>,
     scratch: Vec<WorkerObservation>,
@@ -74,6 +75,7 @@ impl Control {
             config,
             entries: Vec::new(),
             engine,
+            overload: OverloadConfig::default(),
             ejections: 0,
             merged: Vec::new(),
             scratch: Vec::new(),
@@ -314,6 +316,31 @@ impl Control {
     /// The decision engine, if there is one.
     pub fn engine(&self) -> Option<&DecisionEngine> {
         self.engine.as_ref()
+    }
+
+    /// Set the panic threshold and admission limits for the pool, in every shard: each shard
+    /// enforces its share of the limits ([`OverloadConfig::per_shard`]). Shards given to this
+    /// control later should get [`shard_overload`](Self::shard_overload).
+    pub fn set_overload<R: Rng, P, S: Shards<R, P> + ?Sized>(
+        &mut self,
+        shards: &mut S,
+        overload: OverloadConfig,
+    ) {
+        self.overload = overload;
+        let each = overload.per_shard(shards.count());
+        for i in 0..shards.count() {
+            shards.with(i, |s| s.set_overload(each));
+        }
+    }
+
+    /// The panic threshold and admission limits of the pool.
+    pub fn overload(&self) -> &OverloadConfig {
+        &self.overload
+    }
+
+    /// One shard's share of the pool's limits, with `shards` shards.
+    pub fn shard_overload(&self, shards: usize) -> OverloadConfig {
+        self.overload.per_shard(shards)
     }
 
     /// Every switch the engine (or an operator) made.

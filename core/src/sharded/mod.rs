@@ -55,6 +55,7 @@ pub use status::{PoolStatus, WorkerStatus};
 
 use crate::balancer::{Balancer, BalancerConfig, Ejection, Outcome};
 use crate::engine::{Decision, DecisionEngine, Mode};
+use crate::health::{OverloadConfig, PickError};
 use crate::pick::Algorithm;
 use crate::time::{Duration, Instant};
 use crate::worker_id::WorkerId;
@@ -112,6 +113,22 @@ impl<R: Rng, P: Clone> Sharded<R, P> {
     #[inline]
     pub fn pick(&mut self, shard: usize, now: Instant) -> Option<WorkerId> {
         self.shards[shard].pick(now)
+    }
+
+    /// Choose a worker in `shard`, telling "no worker" from "overloaded" (see
+    /// [`Balancer::try_pick`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Balancer::try_pick`].
+    #[inline]
+    pub fn try_pick(&mut self, shard: usize, now: Instant) -> Result<WorkerId, PickError> {
+        self.shards[shard].try_pick(now)
+    }
+
+    /// See [`Control::set_overload`].
+    pub fn set_overload(&mut self, overload: OverloadConfig) {
+        self.control.set_overload(&mut self.shards, overload);
     }
 
     /// Choose a worker in `shard` other than `exclude` (see [`Balancer::pick_excluding`]).

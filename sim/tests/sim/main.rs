@@ -4,6 +4,7 @@ mod adaptive;
 mod cli;
 mod determinism;
 mod faults;
+mod overload;
 mod scripted;
 mod shards;
 mod theory;

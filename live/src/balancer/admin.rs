@@ -119,12 +119,12 @@ impl Handler for Admin {
     type Body = axum::body::Body;
 
     fn call(
-        &self,
+        self,
         req: hyper::Request<hyper::body::Incoming>,
         _peer: SocketAddr,
         _conn: usize,
     ) -> impl Future<Output = Response> + Send + 'static {
-        let router = self.0.clone();
+        let router = self.0;
         async move {
             match router.oneshot(req.map(axum::body::Body::new)).await {
                 Ok(r) => r,

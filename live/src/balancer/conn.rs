@@ -130,7 +130,7 @@ pub trait Handler: Clone + Send + Sync + 'static {
     type Body: Body<Data = Bytes, Error: Into<BoxError>> + Send + Unpin + 'static;
     /// Answer one request.
     fn call(
-        &self,
+        self,
         req: Request<Incoming>,
         peer: SocketAddr,
         conn: usize,
@@ -217,7 +217,7 @@ async fn one<H: Handler>(
     let a = Arc::clone(&activity);
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let busy = Busy::new(&a);
-        let fut = handler.call(req, peer, id);
+        let fut = handler.clone().call(req, peer, id);
         async move {
             let resp = fut.await;
             let (parts, body) = resp.into_parts();

@@ -453,14 +453,14 @@ impl Handler for Arc<Proxy> {
     type Body = ProxyBody;
 
     fn call(
-        &self,
+        self,
         req: Request<Incoming>,
         peer: SocketAddr,
         conn: usize,
     ) -> impl Future<Output = Response<ProxyBody>> + Send + 'static {
         // Connections take the shards in turn; all requests of one connection stay in its shard.
         let shard = conn % self.shared.shard_count();
-        Arc::clone(self).handle(req, peer.ip(), shard)
+        self.handle(req, peer.ip(), shard)
     }
 }
 

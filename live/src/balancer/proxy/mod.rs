@@ -262,7 +262,7 @@ impl Proxy {
             let last = failed.is_some() || !retryable;
             let out = match self.request_to(&picked, &mut parts, body.take(), last) {
                 Ok(r) => r,
-                Err(resp) => return resp,
+                Err(why) => return plain(StatusCode::BAD_REQUEST, why),
             };
             // A request that cannot be retried gets the whole request timeout in one try.
             let try_deadline = if last {
@@ -304,7 +304,7 @@ impl Proxy {
         parts: &mut Parts,
         body: Option<ProxyBody>,
         last: bool,
-    ) -> Result<Request<ProxyBody>, Response<ProxyBody>> {
+    ) -> Result<Request<ProxyBody>, String> {
         let path = parts
             .uri
             .path_and_query()
@@ -315,12 +315,7 @@ impl Proxy {
             .authority(picked.authority.clone())
             .path_and_query(path)
             .build()
-            .map_err(|e| {
-                plain(
-                    StatusCode::BAD_REQUEST,
-                    format!("400 bad request target: {e}"),
-                )
-            })?;
+            .map_err(|e| format!("400 bad request target: {e}"))?;
         let mut out = Request::new(body.unwrap_or_else(empty));
         *out.method_mut() = parts.method.clone();
         *out.uri_mut() = uri;
@@ -341,7 +336,7 @@ impl Proxy {
         fault: &ClientFault,
         start: lb_core::Instant,
         (try_deadline, deadline): (tokio::time::Instant, tokio::time::Instant),
-    ) -> Result<Response<ProxyBody>, TryFailed> {
+    ) -> Result<Response<ProxyBody>, Box<TryFailed>> {
         let s = &self.shared;
         // Books the request as cancelled if this future is dropped before an outcome is
         // booked (the client went away): the worker must not stay counted in flight.
@@ -380,7 +375,7 @@ impl Proxy {
             },
         };
         let (answer, retry_safe) = self.word(&mut booking, latency, failure, authority, deadline);
-        Err(TryFailed { answer, retry_safe })
+        Err(Box::new(TryFailed { answer, retry_safe }))
     }
 
     /// Book the failure in `booking`; the answer and whether a retry is safe.

@@ -27,6 +27,13 @@
 //! missing or wrong token; 404 for an unknown worker or route; 405 for a wrong method; 409 for a
 //! worker already in the pool; 413 for a body over axum's 2 MB limit.
 //!
+//! # Cross-site requests
+//!
+//! A request that can change state and carries an `Origin` header naming another origin than
+//! the admin API's own (`http://` + its `Host`), or `Sec-Fetch-Site: cross-site`, is refused
+//! 403: a web page elsewhere cannot make a browser drain or remove workers. Bodies must be
+//! `Content-Type: application/json`, which a plain HTML form cannot send.
+//!
 //! # Authentication
 //!
 //! With a token, every request that can change state (any method but `GET` and `HEAD`) needs
@@ -43,6 +50,7 @@
 //! # }
 //! ```
 
+use super::conn::{self, ConnStats, Handler, Limits};
 use super::metrics;
 use super::state::{DecisionView, Shared, StateError, Status, WorkerStatus};
 use axum::Router;
@@ -61,6 +69,7 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower::ServiceExt;
 
 /// The admin API over `shared`. With `token`, requests that change state need
 /// `Authorization: Bearer <token>`; see the [module docs](self) for the routes.
@@ -86,28 +95,66 @@ pub fn router(shared: Arc<Shared>, token: Option<String>) -> Router {
             get(move |headers: HeaderMap| render_metrics(Arc::clone(&exposition), headers)),
         )
         .route_layer(middleware::from_fn_with_state(auth, require_token))
+        .route_layer(middleware::from_fn(same_origin))
         // After the auth layer: a wrong method is answered 405 without asking for the token.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
         .with_state(shared)
 }
 
+/// Limits of the admin listener: a small cap of its own, so a flood of data connections
+/// cannot take it down with them, and short client timeouts.
+pub const LIMITS: Limits = Limits {
+    max_connections: 64,
+    header_timeout: std::time::Duration::from_secs(10),
+    idle_timeout: std::time::Duration::from_secs(30),
+    drain: std::time::Duration::from_secs(5),
+};
+
+/// The router as a connection handler.
+#[derive(Clone)]
+struct Admin(Router);
+
+impl Handler for Admin {
+    type Body = axum::body::Body;
+
+    fn call(
+        self,
+        req: hyper::Request<hyper::body::Incoming>,
+        _peer: SocketAddr,
+        _conn: usize,
+    ) -> impl Future<Output = Response> + Send + 'static {
+        let router = self.0;
+        async move {
+            match router.oneshot(req.map(axum::body::Body::new)).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
 /// Serve `router` on `listener` until `shutdown` completes, then finish the requests in
-/// progress and return.
+/// progress and return. Connections are capped and timed out as [`LIMITS`] says.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let stats = Arc::new(ConnStats::default());
+    conn::serve(listener, Admin(router), LIMITS, stats, "admin", shutdown).await;
+    Ok(())
 }
 
 /// Why an admin request was refused. Each variant knows its HTTP status; the message is the
 /// `error` of the JSON answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// A state-changing request from another origin (403).
+    #[error(
+        "cross-site request refused: Origin {0:?} is not this admin API; send it without an Origin header (curl does) or from the admin's own origin"
+    )]
+    CrossSite(String),
     /// The route changes state and the bearer token is missing or wrong (401).
     #[error("missing or wrong bearer token")]
     Unauthorized,
@@ -189,6 +236,7 @@ impl AdminError {
     pub fn status(&self) -> StatusCode {
         match self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AdminError::CrossSite(_) => StatusCode::FORBIDDEN,
             AdminError::BadJson {
                 rejection: JsonRejection::BytesRejection(r),
                 ..
@@ -233,6 +281,31 @@ async fn require_token(State(auth): State<Auth>, req: Request, next: Next) -> Re
         }
         _ => next.run(req).await,
     }
+}
+
+/// Refuse a state-changing request sent from another origin by a browser.
+async fn same_origin(req: Request, next: Next) -> Response {
+    let read_only = req.method() == Method::GET || req.method() == Method::HEAD;
+    if read_only {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site.eq_ignore_ascii_case("cross-site") {
+            return AdminError::CrossSite(format!("(Sec-Fetch-Site: {site})")).into_response();
+        }
+    }
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        let own = h
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(|host| format!("http://{host}"));
+        if own.as_deref() != Some(origin.as_str()) {
+            return AdminError::CrossSite(origin).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Whether the `Authorization` header is `Bearer <expected>` (scheme case-insensitive).

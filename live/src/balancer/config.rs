@@ -11,6 +11,13 @@
 //! request_timeout_ms = 10000
 //! drain_timeout_ms = 30000         # graceful shutdown: longest wait for in-flight requests
 //! shards = 2                       # core balancer shards (default: one per core)
+//! per_try_timeout_ms = 5000        # one try of a retryable request (at most request_timeout_ms)
+//! header_timeout_ms = 60000        # a client's request head must arrive within this
+//! idle_timeout_ms = 75000          # a kept-alive client connection with nothing to do closes
+//! body_timeout_ms = 60000          # longest gap between two pieces of a request body
+//! max_connections = 4096           # open data connections (default: fits the descriptor limit)
+//! backlog = 1024                   # listen backlog of the data and admin sockets
+//! admin_insecure = false           # allow a non-loopback admin address without a token
 //!
 //! [[workers]]
 //! addr = "127.0.0.1:9001"
@@ -99,6 +106,20 @@ pub struct ConfigFile {
     pub shards: Option<usize>,
     /// Longest wait for in-flight requests at shutdown, ms.
     pub drain_timeout_ms: Option<u64>,
+    /// One try of a retryable request, ms.
+    pub per_try_timeout_ms: Option<u64>,
+    /// A client's request head, ms.
+    pub header_timeout_ms: Option<u64>,
+    /// A kept-alive client connection with no request, ms.
+    pub idle_timeout_ms: Option<u64>,
+    /// Gap between two pieces of a request body, ms.
+    pub body_timeout_ms: Option<u64>,
+    /// Open data connections at most.
+    pub max_connections: Option<usize>,
+    /// Listen backlog.
+    pub backlog: Option<u32>,
+    /// Allow a non-loopback admin address without a token.
+    pub admin_insecure: Option<bool>,
     /// Workers.
     #[serde(default)]
     pub workers: Vec<WorkerFile>,
@@ -181,6 +202,35 @@ pub struct Overrides {
     pub request_timeout_ms: Option<u64>,
     /// `--shards`
     pub shards: Option<usize>,
+    /// `--per-try-timeout-ms`
+    pub per_try_timeout_ms: Option<u64>,
+    /// `--header-timeout-ms`
+    pub header_timeout_ms: Option<u64>,
+    /// `--idle-timeout-ms`
+    pub idle_timeout_ms: Option<u64>,
+    /// `--body-timeout-ms`
+    pub body_timeout_ms: Option<u64>,
+    /// `--max-connections`
+    pub max_connections: Option<usize>,
+    /// `--backlog`
+    pub backlog: Option<u32>,
+    /// `--admin-insecure`: allow a non-loopback admin address without a token.
+    pub admin_insecure: bool,
+}
+
+/// Limits of the listeners: client timeouts, connection cap, backlog.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenSettings {
+    /// A client's request head must arrive within this.
+    pub header_timeout: Duration,
+    /// A kept-alive connection with no request closes after this.
+    pub idle_timeout: Duration,
+    /// Longest gap between two pieces of a request body (408 after it).
+    pub body_timeout: Duration,
+    /// Open data connections at most; beyond, accepted and closed at once.
+    pub max_connections: usize,
+    /// Listen backlog of both sockets.
+    pub backlog: u32,
 }
 
 /// Everything the live balancer needs, checked.
@@ -202,6 +252,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Longest wait for in-flight requests at shutdown.
     pub drain_timeout: Duration,
+    /// One try of a retryable request (at most `request_timeout`).
+    pub per_try_timeout: Duration,
+    /// Client timeouts, connection cap, backlog.
+    pub limits: ListenSettings,
     /// Active health checks.
     pub health: HealthSettings,
     /// Core balancer settings (rise/fall, outlier, stats).
@@ -269,6 +323,8 @@ impl Settings {
         if admin == listen && listen.port() != 0 {
             return invalid("--admin", format!("must differ from --listen ({listen})"));
         }
+        let admin_insecure = flags.admin_insecure || f.admin_insecure.unwrap_or(false);
+        let limits = listen_settings(&f, flags, &field)?;
         let (alg_setting, alg_name) = match (&flags.algorithm, &f.algorithm) {
             (Some(s), _) => ("--algorithm".to_string(), s.clone()),
             (None, Some(s)) => (field("algorithm"), s.clone()),
@@ -289,6 +345,7 @@ impl Settings {
         for (i, w) in f.workers.iter().enumerate() {
             let setting = field(&format!("workers[{i}].addr"));
             let a = addr(&setting, &w.addr)?;
+            worker_addr(&setting, a, listen, admin)?;
             if w.weight == 0 {
                 return invalid(field(&format!("workers[{i}].weight")), "must be at least 1");
             }
@@ -299,12 +356,21 @@ impl Settings {
         }
         for w in &flags.workers {
             let a = addr("--worker", w)?;
+            worker_addr("--worker", a, listen, admin)?;
             if workers.iter().any(|(b, _)| *b == a) {
                 return invalid("--worker", format!("{a} is listed twice"));
             }
             workers.push((a, 1));
         }
         let token = flags.token.clone().or(f.token).filter(|t| !t.is_empty());
+        if token.is_none() && !admin.ip().is_loopback() && !admin_insecure {
+            return invalid(
+                "--admin",
+                format!(
+                    "{admin} is reachable from other hosts and no token is set: anyone could change the pool; set --token (or LB_ADMIN_TOKEN), bind the admin API to 127.0.0.1, or pass --admin-insecure"
+                ),
+            );
+        }
         let connect_timeout = ms(
             &field("connect_timeout_ms"),
             f.connect_timeout_ms.unwrap_or(1000),
@@ -320,6 +386,12 @@ impl Settings {
             &field("drain_timeout_ms"),
             f.drain_timeout_ms.unwrap_or(30_000),
         )?;
+        let per_try_timeout = match (flags.per_try_timeout_ms, f.per_try_timeout_ms) {
+            (Some(v), _) => ms("--per-try-timeout-ms", v)?,
+            (None, Some(v)) => ms(&field("per_try_timeout_ms"), v)?,
+            (None, None) => Duration::from_secs(5),
+        }
+        .min(request_timeout);
         let h = &f.health;
         let interval = match flags.health_interval_ms {
             Some(v) => ms("--health-interval-ms", v)?,
@@ -414,6 +486,8 @@ impl Settings {
             connect_timeout,
             request_timeout,
             drain_timeout,
+            per_try_timeout,
+            limits,
             health: HealthSettings {
                 interval,
                 timeout: probe_timeout,
@@ -423,6 +497,116 @@ impl Settings {
             engine,
             shards,
         })
+    }
+}
+
+/// Refuse a worker address the balancer could never use: one that is not a single host
+/// (unspecified, multicast, broadcast), link-local, or the balancer's own listener.
+pub fn worker_addr(
+    setting: &str,
+    a: SocketAddr,
+    listen: SocketAddr,
+    admin: SocketAddr,
+) -> Result<(), ConfigError> {
+    if let Some(why) = unusable_worker(a, &[listen, admin]) {
+        return invalid(setting, format!("{a}: {why}"));
+    }
+    Ok(())
+}
+
+/// Why `a` cannot be a worker of a balancer listening on `own`, if it cannot.
+pub fn unusable_worker(a: SocketAddr, own: &[SocketAddr]) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = a.ip();
+    if ip.is_unspecified() {
+        return Some("an unspecified address (0.0.0.0, ::) is not a host to connect to");
+    }
+    if ip.is_multicast() {
+        return Some("a multicast address is not a single worker");
+    }
+    match ip {
+        IpAddr::V4(v4) if v4.is_broadcast() => {
+            return Some("a broadcast address is not a single worker");
+        }
+        IpAddr::V4(v4) if v4.is_link_local() => {
+            return Some("a link-local address is not a worker address");
+        }
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
+            return Some("a link-local address is not a worker address");
+        }
+        _ => {}
+    }
+    let ours = own.iter().any(|o| {
+        o.port() != 0
+            && o.port() == a.port()
+            && (o.ip() == ip || (o.ip().is_unspecified() && ip.is_loopback()))
+    });
+    ours.then_some("this is the balancer's own listener; it would forward to itself")
+}
+
+fn listen_settings(
+    f: &ConfigFile,
+    flags: &Overrides,
+    field: &dyn Fn(&str) -> String,
+) -> Result<ListenSettings, ConfigError> {
+    let pick = |flag: Option<u64>, file: Option<u64>, name: &str, default: u64| match (flag, file) {
+        (Some(v), _) => ms(&format!("--{}", name.replace('_', "-")), v),
+        (None, Some(v)) => ms(&field(name), v),
+        (None, None) => Ok(Duration::from_millis(default)),
+    };
+    let max_connections = match (flags.max_connections, f.max_connections) {
+        (Some(0), _) => return invalid("--max-connections", "must be at least 1"),
+        (None, Some(0)) => return invalid(field("max_connections"), "must be at least 1"),
+        (Some(n), _) | (None, Some(n)) => n,
+        (None, None) => default_max_connections(),
+    };
+    let backlog = match (flags.backlog, f.backlog) {
+        (Some(0), _) => return invalid("--backlog", "must be at least 1"),
+        (None, Some(0)) => return invalid(field("backlog"), "must be at least 1"),
+        (Some(n), _) | (None, Some(n)) => n,
+        (None, None) => 1024,
+    };
+    Ok(ListenSettings {
+        header_timeout: pick(
+            flags.header_timeout_ms,
+            f.header_timeout_ms,
+            "header_timeout_ms",
+            60_000,
+        )?,
+        idle_timeout: pick(
+            flags.idle_timeout_ms,
+            f.idle_timeout_ms,
+            "idle_timeout_ms",
+            75_000,
+        )?,
+        body_timeout: pick(
+            flags.body_timeout_ms,
+            f.body_timeout_ms,
+            "body_timeout_ms",
+            60_000,
+        )?,
+        max_connections,
+        backlog,
+    })
+}
+
+/// Descriptors reserved for the admin API, worker probes and the process itself.
+const RESERVED_FDS: usize = 256;
+
+/// The default cap on data connections: each may hold a second descriptor to a worker, so half
+/// of the soft descriptor limit less a reserve, at most 4096 (4096 if the limit is unknown).
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        });
+    match soft {
+        Some(n) => (n.saturating_sub(RESERVED_FDS) / 2).clamp(16, 4096),
+        None => 4096,
     }
 }
 
@@ -497,5 +681,86 @@ mod tests {
         assert!(e.to_string().starts_with("--window-s"), "{e}");
         let e = parse("", &flags(|o| o.admin = Some("127.0.0.1:8080".into()))).unwrap_err();
         assert!(e.to_string().contains("must differ"), "{e}");
+    }
+
+    #[test]
+    fn workers_that_can_never_be_workers_are_refused() {
+        let with = |w: &str| {
+            let o = Overrides {
+                workers: vec![w.into()],
+                ..Overrides::default()
+            };
+            parse("", &o).map(|_| ()).map_err(|e| e.to_string())
+        };
+        for w in [
+            "127.0.0.1:8080",
+            "127.0.0.1:8081",
+            "0.0.0.0:9000",
+            "[::]:9000",
+            "224.0.0.1:9000",
+            "255.255.255.255:9000",
+            "169.254.0.5:9000",
+            "[fe80::1]:9000",
+        ] {
+            let e = with(w).unwrap_err();
+            assert!(e.starts_with("--worker: "), "{w}: {e}");
+        }
+        assert!(with("127.0.0.1:9000").is_ok());
+        // Listening on every address: any loopback address with that port is us.
+        let o = Overrides {
+            listen: Some("0.0.0.0:7000".into()),
+            workers: vec!["127.0.0.2:7000".into()],
+            admin_insecure: true,
+            ..Overrides::default()
+        };
+        assert!(
+            parse("", &o)
+                .unwrap_err()
+                .to_string()
+                .contains("own listener")
+        );
+    }
+
+    #[test]
+    fn a_public_admin_address_needs_a_token_or_an_explicit_opt_out() {
+        let mut o = Overrides {
+            admin: Some("0.0.0.0:8081".into()),
+            ..Overrides::default()
+        };
+        let e = parse("", &o).unwrap_err().to_string();
+        assert!(e.starts_with("--admin: 0.0.0.0:8081 is reachable"), "{e}");
+        o.token = Some("t".into());
+        assert!(parse("", &o).is_ok());
+        o.token = None;
+        o.admin_insecure = true;
+        assert!(parse("", &o).is_ok());
+    }
+
+    #[test]
+    fn listener_limits_have_defaults_and_are_checked() {
+        let s = parse("", &Overrides::default()).unwrap();
+        assert_eq!(s.limits.header_timeout, Duration::from_secs(60));
+        assert_eq!(s.limits.idle_timeout, Duration::from_secs(75));
+        assert_eq!(s.limits.body_timeout, Duration::from_secs(60));
+        assert_eq!(s.limits.backlog, 1024);
+        assert!(s.limits.max_connections >= 16);
+        assert_eq!(s.per_try_timeout, Duration::from_secs(5));
+        let s = parse(
+            "per_try_timeout_ms = 50000\nheader_timeout_ms = 10\nmax_connections = 7\nbacklog = 9",
+            &Overrides::default(),
+        )
+        .unwrap();
+        // Never longer than the request timeout.
+        assert_eq!(s.per_try_timeout, Duration::from_secs(10));
+        assert_eq!(s.limits.header_timeout, Duration::from_millis(10));
+        assert_eq!((s.limits.max_connections, s.limits.backlog), (7, 9));
+        let e = parse("max_connections = 0", &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("field `max_connections`"), "{e}");
+        let o = Overrides {
+            idle_timeout_ms: Some(0),
+            ..Overrides::default()
+        };
+        let e = parse("", &o).unwrap_err();
+        assert!(e.to_string().starts_with("--idle-timeout-ms"), "{e}");
     }
 }

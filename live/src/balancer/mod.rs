@@ -7,6 +7,7 @@
 //! - [`state`]: core's sharded composition (one core balancer per shard, and `Control`: worker
 //!   table, pool-wide ejection, decision engine) with a lock around each part.
 //! - [`proxy`]: the data path (hyper server and pooled client, retries, 502/503/504).
+//! - [`conn`]: serving connections with a cap, header/idle timeouts and a quick shutdown.
 //! - [`health`]: active health checks.
 //! - [`tick`]: the periodic tick (ejection expiry and the decision engine) on real time.
 //! - [`metrics`]: `/metrics` through prometheus-client: counters the proxy records into, the
@@ -17,6 +18,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod conn;
 pub mod health;
 pub mod metrics;
 pub mod proxy;

@@ -2,10 +2,15 @@
 //! address is an error naming the setting), optionally start local workers in-process, then run
 //! the proxy, the health checker, the engine tick and the admin API until shutdown.
 //!
-//! Shutdown is graceful: the data listener stops accepting, requests in flight finish (up to
-//! `drain_timeout`), then the other tasks stop.
+//! Both listeners go through [`conn`](super::conn): the data port with the configured client
+//! timeouts and connection cap, the admin API with its own small cap, so a flood on one cannot
+//! take the other down. Sockets are bound with the configured listen backlog.
+//!
+//! Shutdown is graceful: the data listener stops accepting, idle connections close at once,
+//! requests in flight finish (up to `drain_timeout`), then the other tasks stop.
 
 use super::config::Settings;
+use super::conn::{ConnStats, Limits};
 use super::proxy::{Proxy, Timeouts};
 use super::state::{Shared, StateError};
 use super::{admin, health};
@@ -49,6 +54,8 @@ pub struct Running {
     pub shared: Arc<Shared>,
     /// Addresses and states of the in-process workers (`--local-workers`).
     pub local_workers: Vec<(SocketAddr, WorkerState)>,
+    /// Open and refused data connections.
+    pub data_conns: Arc<ConnStats>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -62,21 +69,32 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|error| StartError::Bind {
-            setting,
-            addr,
-            error,
-        })
+/// Bind `addr` with a listen backlog of `backlog`.
+fn bind(setting: &'static str, addr: SocketAddr, backlog: u32) -> Result<TcpListener, StartError> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    };
+    let listen = || {
+        let s = socket?;
+        s.set_reuseaddr(true)?;
+        s.bind(addr)?;
+        s.listen(backlog)
+    };
+    listen().map_err(|error| StartError::Bind {
+        setting,
+        addr,
+        error,
+    })
 }
 
 /// Start a balancer with `settings`, plus `local_workers` in-process workers (10 ms constant
 /// service, concurrency 4) on free ports of 127.0.0.1 added to the pool.
 pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, StartError> {
-    let data = bind("--listen", settings.listen).await?;
-    let admin_listener = bind("--admin", settings.admin).await?;
+    let backlog = settings.limits.backlog;
+    let data = bind("--listen", settings.listen, backlog)?;
+    let admin_listener = bind("--admin", settings.admin, backlog)?;
     let data_addr = data.local_addr().unwrap_or(settings.listen);
     let admin_addr = admin_listener.local_addr().unwrap_or(settings.admin);
     let (stop, rx) = watch::channel(false);
@@ -116,19 +134,29 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         0x5eed,
         settings.shards,
     )?;
+    shared.set_own_addrs(&[data_addr, admin_addr]);
     let proxy = Proxy::new(
         Arc::clone(&shared),
         Timeouts {
             connect: settings.connect_timeout,
             request: settings.request_timeout,
+            per_try: settings.per_try_timeout,
+            body: settings.limits.body_timeout,
         },
     );
-    let drain = settings.drain_timeout;
+    let limits = Limits {
+        max_connections: settings.limits.max_connections,
+        header_timeout: settings.limits.header_timeout,
+        idle_timeout: settings.limits.idle_timeout,
+        drain: settings.drain_timeout,
+    };
+    let data_conns = Arc::new(ConnStats::default());
     let (proxy_done_tx, proxy_done_rx) = watch::channel(false);
     {
         let shutdown = stopped(rx.clone());
+        let stats = Arc::clone(&data_conns);
         tasks.spawn(async move {
-            super::proxy::serve(data, proxy, shutdown, drain).await;
+            super::conn::serve(data, proxy, limits, stats, "proxy", shutdown).await;
             let _ = proxy_done_tx.send(true);
         });
     }
@@ -161,6 +189,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         admin_addr,
         shared,
         local_workers: locals,
+        data_conns,
         stop,
         tasks,
     })

@@ -55,6 +55,29 @@ struct Cli {
     /// Core balancer shards; client connections are spread over them [default: one per core].
     #[arg(long)]
     shards: Option<usize>,
+    /// Longest wait for one try of a retryable request, ms [default: 5000, at most the request
+    /// timeout].
+    #[arg(long)]
+    per_try_timeout_ms: Option<u64>,
+    /// A client's request head must arrive within this, ms [default: 60000].
+    #[arg(long)]
+    header_timeout_ms: Option<u64>,
+    /// A kept-alive client connection with no request closes after this, ms [default: 75000].
+    #[arg(long)]
+    idle_timeout_ms: Option<u64>,
+    /// Longest gap between two pieces of a request body (then 408), ms [default: 60000].
+    #[arg(long)]
+    body_timeout_ms: Option<u64>,
+    /// Most open data connections; beyond, accepted and closed [default: from the descriptor
+    /// limit, at most 4096].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Listen backlog of the data and admin sockets [default: 1024].
+    #[arg(long)]
+    backlog: Option<u32>,
+    /// Allow an admin address reachable from other hosts without a token (not recommended).
+    #[arg(long)]
+    admin_insecure: bool,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -69,6 +92,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         health_interval_ms: cli.health_interval_ms,
         request_timeout_ms: cli.request_timeout_ms,
         shards: cli.shards,
+        per_try_timeout_ms: cli.per_try_timeout_ms,
+        header_timeout_ms: cli.header_timeout_ms,
+        idle_timeout_ms: cli.idle_timeout_ms,
+        body_timeout_ms: cli.body_timeout_ms,
+        max_connections: cli.max_connections,
+        backlog: cli.backlog,
+        admin_insecure: cli.admin_insecure,
     };
     let settings = Settings::load(cli.config.as_deref(), &flags)?;
     if settings.workers.is_empty() && cli.local_workers == 0 {

@@ -5,6 +5,7 @@
 mod admin;
 mod balancer;
 mod engine;
+mod hardening;
 mod metrics;
 mod worker;
 

@@ -87,6 +87,14 @@ pub enum StateError {
     /// The address cannot be used as a URI authority.
     #[error("bad worker address {0}")]
     BadAddress(SocketAddr),
+    /// The address can never be a worker (unspecified, multicast, link-local, the balancer).
+    #[error("worker address {addr}: {reason}")]
+    Unusable {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// One shard and its counters (counted under its lock, so no counter is shared by every
@@ -104,6 +112,8 @@ pub struct Shared {
     shards: Vec<Mutex<Cell>>,
     control: Mutex<Control>,
     clock: SystemClock,
+    /// The balancer's own listeners: never a worker.
+    own: Mutex<Vec<SocketAddr>>,
     /// Balancer-level counters (503, 504, 502, retries, lock contention).
     pub proxy: ProxyMetrics,
 }
@@ -177,6 +187,7 @@ impl Shared {
             shards,
             control: Mutex::new(control),
             clock: SystemClock::new(),
+            own: Mutex::new(Vec::new()),
             proxy: ProxyMetrics::default(),
         });
         for &(addr, weight) in workers {
@@ -347,8 +358,19 @@ impl Shared {
             .collect()
     }
 
-    /// Add a worker; it starts healthy and takes traffic at once.
+    /// Record the balancer's own listen addresses: [`add_worker`](Self::add_worker) refuses
+    /// them from now on.
+    pub fn set_own_addrs(&self, own: &[SocketAddr]) {
+        *self.own.lock().unwrap_or_else(|p| p.into_inner()) = own.to_vec();
+    }
+
+    /// Add a worker; it starts healthy and takes traffic at once. An address that can never be
+    /// a worker (see [`unusable_worker`](super::config::unusable_worker)) is refused.
     pub fn add_worker(&self, addr: SocketAddr, weight: u32) -> Result<WorkerId, StateError> {
+        let own = self.own.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(reason) = super::config::unusable_worker(addr, &own) {
+            return Err(StateError::Unusable { addr, reason });
+        }
         let auth = authority(addr)?;
         let header =
             HeaderValue::from_str(auth.as_str()).map_err(|_| StateError::BadAddress(addr))?;

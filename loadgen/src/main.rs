@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use lb_core::Strategy;
-use lb_live::worker::WorkerArgs;
+use lb_live::worker::{ControlArgs, WorkerArgs};
 use lb_loadgen::client::HttpClient;
 use lb_loadgen::experiment::{self, Options};
 use lb_loadgen::open_loop::OpenLoop;
@@ -94,8 +94,9 @@ struct ExperimentArgs {
     with_sim: bool,
 }
 
-/// `lb-loadgen worker`: the flags of `lb-worker` (one [`WorkerArgs`] for both), but the
-/// address is required and bound the way [`serve_child`] does.
+/// `lb-loadgen worker`: the flags of `lb-worker` (one [`WorkerArgs`] and one [`ControlArgs`]
+/// for both), but the address is required and bound the way [`serve_child`] does, and the
+/// control token is not read from the environment.
 #[derive(Debug, clap::Args)]
 struct WorkerCommand {
     /// Address to listen on (port 0: any free port).
@@ -103,6 +104,8 @@ struct WorkerCommand {
     listen: SocketAddr,
     #[command(flatten)]
     worker: WorkerArgs,
+    #[command(flatten)]
+    control: ControlArgs,
 }
 
 fn parse_strategy(s: &str) -> Result<Strategy, String> {
@@ -278,7 +281,9 @@ fn main() -> ExitCode {
         Command::Compare { scenarios, out } => experiment::compare_only(&scenarios, &out)
             .map(|table| print!("{table}"))
             .map_err(anyhow::Error::from),
-        Command::Worker(a) => in_runtime(async move { Ok(serve_child(a.listen, a.worker).await?) }),
+        Command::Worker(a) => {
+            in_runtime(async move { Ok(serve_child(a.listen, a.worker, a.control).await?) })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,12 @@
 //! Scenario workers as real processes: each is `lb-loadgen worker ...` (this very binary, found
-//! with `std::env::current_exe`), serving [`lb_live::worker`] on 127.0.0.1.
+//! with `std::env::current_exe`), serving [`lb_live::worker`] on 127.0.0.1, with its fault API
+//! on a second listener of 127.0.0.1 (the control listener; the balancer only knows the data
+//! address, so no request through it can change a worker).
 //!
-//! The child prints `listening on ADDR` once it accepts connections; the parent reads that line.
-//! A crash (`down`) is a SIGKILL: connections are refused and work in progress is lost, as in
-//! the simulator. A recovery starts a new process on the same address.
+//! The child prints `listening on ADDR control on CONTROL_ADDR` once it accepts connections;
+//! the parent reads that line. A crash (`down`) is a SIGKILL: connections are refused and work
+//! in progress is lost, as in the simulator. A recovery starts a new process on the same two
+//! addresses.
 //!
 //! No child outlives the experiment: [`WorkerPool`] kills every child when dropped (on every
 //! exit path, errors and panics included), each child is spawned with `kill_on_drop`, and a
@@ -12,7 +15,7 @@
 
 use lb_core::scenario::WorkerSpec;
 use lb_core::scenario::model::ServiceFile;
-use lb_live::worker::{WorkerArgs, WorkerState, serve};
+use lb_live::worker::{ControlArgs, WorkerArgs, WorkerState, serve, serve_control};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -54,8 +57,10 @@ pub enum ProcessError {
     #[error("worker: {0}")]
     Config(String),
     /// The child could not listen (`lb-loadgen worker`).
-    #[error("--listen {listen}: {source}")]
+    #[error("{flag} {listen}: {source}")]
     Bind {
+        /// `--listen` or `--control`.
+        flag: &'static str,
         /// The address asked for.
         listen: SocketAddr,
         /// Why.
@@ -102,11 +107,18 @@ pub fn service_spec(s: &ServiceFile) -> String {
     }
 }
 
-/// The child's side: bind `listen` (retrying for [`REBIND_FOR`] while the address is still
-/// taken), set up the worker `args` describe (named after the bound address without `--name`),
-/// print `listening on ADDR`, serve until killed or until stdin closes.
-pub async fn serve_child(listen: SocketAddr, args: WorkerArgs) -> Result<(), ProcessError> {
+/// Bind `listen` for `flag`, retrying for [`REBIND_FOR`] while the address is still taken (by
+/// the process this one replaces); returns the listener and its address.
+async fn rebind(
+    flag: &'static str,
+    listen: SocketAddr,
+) -> Result<(tokio::net::TcpListener, SocketAddr), ProcessError> {
     let deadline = tokio::time::Instant::now() + REBIND_FOR;
+    let bind_error = |source| ProcessError::Bind {
+        flag,
+        listen,
+        source,
+    };
     let listener = loop {
         match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => break l,
@@ -116,14 +128,41 @@ pub async fn serve_child(listen: SocketAddr, args: WorkerArgs) -> Result<(), Pro
             {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Err(source) => return Err(ProcessError::Bind { listen, source }),
+            Err(source) => return Err(bind_error(source)),
         }
     };
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ProcessError::Bind { listen, source })?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, addr))
+}
+
+/// The child's side: bind `listen` and the control listener `control` asks for (each retried
+/// for [`REBIND_FOR`] while still taken), set up the worker `args` describe (named after the
+/// bound address without `--name`), print `listening on ADDR control on CONTROL_ADDR`, serve
+/// until killed or until stdin closes. The control token, if any, comes from
+/// `--control-token` only (not from the environment: the parent sends none).
+pub async fn serve_child(
+    listen: SocketAddr,
+    args: WorkerArgs,
+    control: ControlArgs,
+) -> Result<(), ProcessError> {
+    let control = control
+        .settings(None)
+        .map_err(|e| ProcessError::Config(e.to_string()))?
+        .ok_or_else(|| {
+            ProcessError::Config(
+                "--control off: a scenario worker needs its control listener".into(),
+            )
+        })?;
+    let (listener, addr) = rebind("--listen", listen).await?;
+    let (control_listener, control_addr) = rebind("--control", control.addr).await?;
     let state = WorkerState::new(args.into_config(&addr.to_string()))
         .map_err(|e| ProcessError::Config(e.to_string()))?;
+    tokio::spawn(serve_control(
+        control_listener,
+        state.clone(),
+        control.token,
+        std::future::pending(),
+    ));
     // The parent holds our stdin open; when it goes away (even killed), stdin closes: exit.
     std::thread::spawn(|| {
         let mut buf = [0u8; 64];
@@ -134,7 +173,7 @@ pub async fn serve_child(listen: SocketAddr, args: WorkerArgs) -> Result<(), Pro
         }
         std::process::exit(0);
     });
-    println!("listening on {addr}");
+    println!("listening on {addr} control on {control_addr}");
     serve(listener, state, std::future::pending())
         .await
         .map_err(|e| ProcessError::Serve {
@@ -143,12 +182,42 @@ pub async fn serve_child(listen: SocketAddr, args: WorkerArgs) -> Result<(), Pro
         })
 }
 
-/// One worker: its command line, its address, its process while it runs.
+/// One worker: its command line, its addresses, its process while it runs.
 #[derive(Debug)]
 struct Worker {
     args: Vec<String>,
     addr: SocketAddr,
+    control: SocketAddr,
     child: Option<Child>,
+}
+
+/// Where a started child listens: data, then control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Listening {
+    addr: SocketAddr,
+    control: SocketAddr,
+}
+
+/// The child's whole command line (after the program): `worker`, its two addresses, `args`.
+fn command_line(listen: Listening, args: &[String]) -> Vec<String> {
+    let head = [
+        "worker".to_string(),
+        "--listen".into(),
+        listen.addr.to_string(),
+        "--control".into(),
+        listen.control.to_string(),
+    ];
+    head.into_iter().chain(args.iter().cloned()).collect()
+}
+
+/// Read the child's ready line, `listening on ADDR control on CONTROL_ADDR`.
+fn parse_ready(line: &str) -> Option<Listening> {
+    let rest = line.trim().strip_prefix("listening on ")?;
+    let (addr, control) = rest.split_once(" control on ")?;
+    Some(Listening {
+        addr: addr.parse().ok()?,
+        control: control.parse().ok()?,
+    })
 }
 
 /// The scenario's workers, one process each, killed when the pool is dropped.
@@ -161,14 +230,11 @@ pub struct WorkerPool {
 async fn spawn(
     exe: &PathBuf,
     index: usize,
-    listen: SocketAddr,
+    listen: Listening,
     args: &[String],
-) -> Result<(Child, SocketAddr), ProcessError> {
+) -> Result<(Child, Listening), ProcessError> {
     let mut child = Command::new(exe)
-        .arg("worker")
-        .arg("--listen")
-        .arg(listen.to_string())
-        .args(args)
+        .args(command_line(listen, args))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -191,28 +257,28 @@ async fn spawn(
         Ok(Ok(_)) => {
             let status = child.wait().await.map(|s| s.to_string());
             return Err(not_ready(format!(
-                "exited before listening on {listen} ({}); see its message above",
+                "exited before listening on {} ({}); see its message above",
+                listen.addr,
                 status.unwrap_or_else(|e| e.to_string())
             )));
         }
         Ok(Err(e)) => return Err(not_ready(format!("reading its output: {e}"))),
         Err(_) => {
             return Err(not_ready(format!(
-                "did not listen on {listen} within {} s",
+                "did not listen on {} within {} s",
+                listen.addr,
                 READY_TIMEOUT.as_secs()
             )));
         }
     }
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse::<SocketAddr>().ok())
+    let listening = parse_ready(&line)
         .ok_or_else(|| not_ready(format!("unexpected first line {:?}", line.trim())))?;
-    Ok((child, addr))
+    Ok((child, listening))
 }
 
 impl WorkerPool {
-    /// Start one process per worker spec on free ports of 127.0.0.1.
+    /// Start one process per worker spec on free ports of 127.0.0.1 (two each: data and
+    /// control).
     pub async fn start(specs: &[WorkerSpec], seed: u64) -> Result<WorkerPool, ProcessError> {
         let exe = std::env::current_exe().map_err(ProcessError::Exe)?;
         let mut pool = WorkerPool {
@@ -220,13 +286,18 @@ impl WorkerPool {
             workers: Vec::with_capacity(specs.len()),
         };
         let any: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let any = Listening {
+            addr: any,
+            control: any,
+        };
         for (i, spec) in specs.iter().enumerate() {
             let args = worker_args(i, spec, seed);
             // On error, `pool` is dropped here and kills the workers already started.
-            let (child, addr) = spawn(&pool.exe, i, any, &args).await?;
+            let (child, at) = spawn(&pool.exe, i, any, &args).await?;
             pool.workers.push(Worker {
                 args,
-                addr,
+                addr: at.addr,
+                control: at.control,
                 child: Some(child),
             });
         }
@@ -236,6 +307,11 @@ impl WorkerPool {
     /// The workers' addresses, in scenario order.
     pub fn addrs(&self) -> Vec<SocketAddr> {
         self.workers.iter().map(|w| w.addr).collect()
+    }
+
+    /// The workers' control addresses (their fault API), in scenario order.
+    pub fn controls(&self) -> Vec<SocketAddr> {
+        self.workers.iter().map(|w| w.control).collect()
     }
 
     /// Whether worker `i`'s process runs.
@@ -250,7 +326,7 @@ impl WorkerPool {
         }
     }
 
-    /// Start worker `i` again on its address (no-op when it runs).
+    /// Start worker `i` again on its two addresses (no-op when it runs).
     pub async fn restart(&mut self, i: usize) -> Result<(), ProcessError> {
         let exe = self.exe.clone();
         let Some(w) = self.workers.get_mut(i) else {
@@ -259,7 +335,11 @@ impl WorkerPool {
         if w.child.is_some() {
             return Ok(());
         }
-        let (child, _) = spawn(&exe, i, w.addr, &w.args).await?;
+        let at = Listening {
+            addr: w.addr,
+            control: w.control,
+        };
+        let (child, _) = spawn(&exe, i, at, &w.args).await?;
         w.child = Some(child);
         Ok(())
     }
@@ -284,12 +364,42 @@ mod tests {
     use lb_core::scenario::{ErrorMode, Scenario};
     use lb_live::worker::parse_service_spec;
 
-    #[derive(Parser)]
+    #[derive(clap::Subcommand)]
+    enum Cmd {
+        Worker(Child),
+    }
+
+    #[derive(clap::Args)]
     struct Child {
         #[arg(long)]
         listen: SocketAddr,
         #[command(flatten)]
         worker: WorkerArgs,
+        #[command(flatten)]
+        control: ControlArgs,
+    }
+
+    #[derive(Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+
+    #[test]
+    fn the_ready_line_gives_both_addresses() {
+        let want = Listening {
+            addr: "127.0.0.1:4001".parse().unwrap(),
+            control: "127.0.0.1:4002".parse().unwrap(),
+        };
+        let line = "listening on 127.0.0.1:4001 control on 127.0.0.1:4002\n";
+        assert_eq!(parse_ready(line), Some(want));
+        for bad in [
+            "listening on 127.0.0.1:4001",
+            "listening on 127.0.0.1:4001 control on nowhere",
+            "control on 127.0.0.1:4002",
+        ] {
+            assert_eq!(parse_ready(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -308,11 +418,16 @@ mod tests {
         let scenario = Scenario::from_toml_str(text, "inline.toml").unwrap();
         let spec = &scenario.workers[0];
         let args = worker_args(0, spec, 7);
-        let line = ["worker", "--listen", "127.0.0.1:0"]
-            .into_iter()
-            .map(String::from)
-            .chain(args);
-        let child = Child::try_parse_from(line).unwrap_or_else(|e| panic!("{e}"));
+        let at = Listening {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            control: "127.0.0.1:4002".parse().unwrap(),
+        };
+        let line = std::iter::once("lb-loadgen".to_string()).chain(command_line(at, &args));
+        let Cmd::Worker(child) = Top::try_parse_from(line)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .cmd;
+        let control = child.control.settings(None).unwrap().unwrap();
+        assert_eq!((control.addr, control.token), (at.control, None));
         let config = child.worker.into_config("unused");
         assert_eq!(config.name, "w0");
         assert_eq!(config.concurrency, 3);

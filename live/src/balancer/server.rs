@@ -56,6 +56,8 @@ pub struct Running {
     pub local_workers: Vec<(SocketAddr, WorkerState)>,
     /// Open and refused data connections.
     pub data_conns: Arc<ConnStats>,
+    /// Control listener (fault API, 127.0.0.1, no token) of each of `local_workers`, same order.
+    pub local_controls: Vec<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -89,6 +91,26 @@ fn bind(setting: &'static str, addr: SocketAddr, backlog: u32) -> Result<TcpList
     })
 }
 
+/// Serve a local worker's fault API on 127.0.0.1:0 (loopback: no token) until `rx` says stop.
+async fn local_control(
+    tasks: &mut JoinSet<()>,
+    state: WorkerState,
+    rx: watch::Receiver<bool>,
+) -> Result<SocketAddr, StartError> {
+    let l = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| StartError::LocalWorker(format!("control: cannot bind 127.0.0.1:0: {e}")))?;
+    let addr = l
+        .local_addr()
+        .map_err(|e| StartError::LocalWorker(e.to_string()))?;
+    tasks.spawn(async move {
+        if let Err(e) = crate::worker::serve_control(l, state, None, stopped(rx)).await {
+            tracing::error!("local worker control {addr}: {e}");
+        }
+    });
+    Ok(addr)
+}
+
 /// Start a balancer with `settings`, plus `local_workers` in-process workers (10 ms constant
 /// service, concurrency 4) on free ports of 127.0.0.1 added to the pool.
 pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, StartError> {
@@ -102,6 +124,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
 
     let mut workers = settings.workers.clone();
     let mut locals = Vec::new();
+    let mut local_controls = Vec::new();
     for i in 0..local_workers {
         let l = TcpListener::bind("127.0.0.1:0")
             .await
@@ -122,6 +145,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
                 tracing::error!("local worker {addr}: {e}");
             }
         });
+        local_controls.push(local_control(&mut tasks, state.clone(), rx.clone()).await?);
         workers.push((addr, 1));
         locals.push((addr, state));
     }
@@ -190,6 +214,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         shared,
         local_workers: locals,
         data_conns,
+        local_controls,
         stop,
         tasks,
     })

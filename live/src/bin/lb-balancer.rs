@@ -113,8 +113,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "lb-balancer listening on {} (admin {})",
         running.data_addr, running.admin_addr
     );
-    for (addr, _) in &running.local_workers {
-        println!("local worker on {addr}");
+    for ((addr, _), control) in running.local_workers.iter().zip(&running.local_controls) {
+        println!("local worker on {addr} (control {control})");
     }
     running.run_until(lb_live::shutdown::signal()).await;
     Ok(())

@@ -63,7 +63,8 @@ pub struct WorkerArgs {
     /// Start-up fault: /health answers 503.
     #[arg(long)]
     pub unhealthy: bool,
-    /// Start-up fault: accept requests but never answer (until DELETE /admin/fault).
+    /// Start-up fault: accept requests but never answer (until DELETE /admin/fault on the control
+    /// listener).
     #[arg(long)]
     pub hang: bool,
     /// Seed of the worker's random numbers [default: derived from the name].

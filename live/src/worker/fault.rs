@@ -1,4 +1,5 @@
-//! Faults: what an experiment does to a running worker through `PUT /admin/fault`.
+//! Faults: what an experiment does to a running worker through `PUT /admin/fault` (on the
+//! worker's control listener).
 //!
 //! A fault is a set of overrides on top of the configured worker; every field is optional and a
 //! missing field means "as configured". The JSON form:

@@ -11,9 +11,12 @@
 //!
 //! A fault ([`Fault`]) can be set at run time to slow the worker down, delay it, make it fail,
 //! mark it unhealthy, or make it hang; clearing it brings the configured worker back and
-//! releases hung requests.
+//! releases hung requests. The fault API is served on a separate control listener
+//! ([`serve_control`], `--control`, loopback by default, optionally behind a bearer token; see
+//! [`control`]), never on the data port: a client of a balancer in front of the worker reaches
+//! the data port only, and must not be able to change the worker.
 //!
-//! # Routes
+//! # Routes on the data port
 //!
 //! | route | answer |
 //! |---|---|
@@ -21,15 +24,15 @@
 //! | `GET\|POST /work` | reads the whole body, queues, serves: 200 `{"worker":NAME,"queue_ms":x,"service_ms":y,"body_bytes":n}`, or 500 with the same fields plus `"error"` and `"error_mode"` |
 //! | `GET\|POST /echo` | the request body, streamed back byte for byte, with its content type (no slot taken) |
 //! | `GET /bytes/{n}` | `n` bytes of [`pattern_byte`] (`n` <= 64 MiB, else 400; no slot taken) |
-//! | `GET /admin/fault` | the current fault, every field present (`null` where unset) |
-//! | `PUT /admin/fault` | replace the fault; 400 `{"error":"fault: error_rate: ..."}` naming the bad field |
-//! | `DELETE /admin/fault` | clear the fault |
 //! | `GET /stats` | `{"worker":NAME,"requests":..,"ok":..,"errors":..,"in_service":..,"queued":..,"hung":..}` |
+//! | `/admin/fault`, any method | 404: the fault API is on the control listener only |
+//!
+//! The control listener's routes (`GET`, `PUT`, `DELETE /admin/fault`) are in [`control_api`].
 //!
 //! Every response carries `x-worker: NAME`. Under a `hang` fault, `/health`, `/work`, `/echo` and
-//! `/bytes` accept requests and answer nothing until the fault is cleared; the admin routes and
-//! `/stats` keep answering so the fault can be cleared. `delay_ms` and `slow_factor` apply to
-//! `/work` only.
+//! `/bytes` accept requests and answer nothing until the fault is cleared; `/stats` and the
+//! control routes keep answering so the fault can be cleared. `delay_ms` and `slow_factor` apply
+//! to `/work` only.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -43,6 +46,8 @@
 
 mod args;
 mod config;
+pub mod control;
+pub mod control_api;
 mod fault;
 pub mod model;
 mod pattern;
@@ -53,6 +58,11 @@ pub use config::{
     ConfigError, DEFAULT_CONCURRENCY, DEFAULT_SERVICE_MS, MAX_CONCURRENCY, SERVICE_SPEC_FORMS,
     ServiceSpecError, WorkerConfig, parse_service_spec, seed_from_name,
 };
+pub use control::{
+    ControlAddr, ControlArgs, ControlError, ControlSettings, ControlToken, DEFAULT_CONTROL,
+    TOKEN_ENV,
+};
+pub use control_api::{control_app, serve_control};
 pub use fault::{FAULT_FIELDS, Fault, FaultError, MAX_DELAY_MS};
 pub use model::{Stats, WorkOutcome, WorkerState};
 pub use pattern::{MAX_BYTES, PatternBody, pattern_byte};

@@ -1,18 +1,19 @@
-//! The worker's HTTP face: routes mapping requests onto the model, and the server loop.
+//! The worker's HTTP face on the data port: routes mapping requests onto the model, and the
+//! server loop. Nothing here changes the worker's fault: that is the control listener's job
+//! ([`super::control_api`]); `/admin/fault` on the data port is a 404, whatever the method.
 //!
 //! Every response, errors and 404s included, carries `x-worker: NAME`. Error bodies are JSON
 //! `{"error": "..."}` naming what was wrong.
 
-use super::fault::Fault;
 use super::model::WorkerState;
 use super::pattern::{MAX_BYTES, PatternBody};
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
 use lb_core::scenario::ErrorMode;
@@ -22,28 +23,30 @@ use std::future::Future;
 /// The header naming the worker on every response.
 pub const X_WORKER: HeaderName = HeaderName::from_static("x-worker");
 
-/// The worker's routes (see the module docs of [`crate::worker`]).
+/// The worker's data-port routes (see the module docs of [`crate::worker`]).
 pub fn app(state: WorkerState) -> Router {
     let name = state.header().clone();
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .route("/work", get(work).post(work))
         .route("/echo", get(echo).post(echo))
         .route("/bytes/{n}", get(bytes))
-        .route(
-            "/admin/fault",
-            get(get_fault).put(put_fault).delete(delete_fault),
-        )
+        .route("/admin/fault", any(fault_not_here))
         .route("/stats", get(stats))
         .fallback(not_found)
-        .layer(axum::middleware::map_response(move |mut res: Response| {
-            let name = name.clone();
-            async move {
-                res.headers_mut().insert(X_WORKER, name);
-                res
-            }
-        }))
-        .with_state(state)
+        .with_state(state);
+    with_worker_header(router, name)
+}
+
+/// Every response of `router` gets `x-worker: name`.
+pub(super) fn with_worker_header(router: Router, name: header::HeaderValue) -> Router {
+    router.layer(axum::middleware::map_response(move |mut res: Response| {
+        let name = name.clone();
+        async move {
+            res.headers_mut().insert(X_WORKER, name);
+            res
+        }
+    }))
 }
 
 /// Serve `app(state)` on `listener` until `shutdown` completes; then stop accepting, let
@@ -54,24 +57,42 @@ pub async fn serve(
     state: WorkerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, app(state), shutdown).await
+}
+
+/// Serve `router` on `listener` as [`serve`] does.
+pub(super) async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("set TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, app(state))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
-        "no such route; try /work, /health, /echo, /bytes/{n}, /stats or /admin/fault",
+        "no such route; try /work, /health, /echo, /bytes/{n} or /stats",
+    )
+}
+
+/// `/admin/fault` on the data port: not here, and nothing changes.
+async fn fault_not_here() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "no such route: the fault API is not on the data port (it is on the worker's control \
+         listener, --control)",
     )
 }
 
@@ -170,28 +191,6 @@ async fn bytes(State(s): State<WorkerState>, Path(n): Path<String>) -> Response 
         header::HeaderValue::from_static("application/octet-stream"),
     );
     res
-}
-
-async fn get_fault(State(s): State<WorkerState>) -> Response {
-    Json(s.fault().to_json()).into_response()
-}
-
-async fn put_fault(State(s): State<WorkerState>, body: Bytes) -> Response {
-    let fault = match Fault::from_json(&body) {
-        Ok(f) => f,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("fault: {e}")),
-    };
-    if let Err(e) = s.set_fault(fault.clone()) {
-        return error(StatusCode::BAD_REQUEST, format!("fault: {e}"));
-    }
-    tracing::info!(worker = s.name(), fault = %fault.to_json(), "fault set");
-    Json(fault.to_json()).into_response()
-}
-
-async fn delete_fault(State(s): State<WorkerState>) -> Response {
-    s.clear_fault();
-    tracing::info!(worker = s.name(), "fault cleared");
-    Json(Fault::default().to_json()).into_response()
 }
 
 async fn stats(State(s): State<WorkerState>) -> Response {

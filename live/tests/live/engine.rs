@@ -1,12 +1,12 @@
 //! The README's live demo as a test: three in-process workers (10 ms, 4 slots), the engine on
-//! its defaults but for a 10 s window, one persistent `slow_factor: 10` fault. The engine must
+//! its defaults but for a 10 s window, one persistent `slow_factor: 10` fault, set as the README
+//! does, by `PUT /admin/fault` on the worker's control listener. The engine must
 //! switch once and stay while the fault lasts: before engine v2 it went least_connections ->
 //! peak_ewma -> least_connections -> peak_ewma in 34 s.
 
 use super::*;
 use lb_live::balancer::config::{ConfigFile, Overrides, Settings};
 use lb_live::balancer::server::{Running, start};
-use lb_live::worker::Fault;
 use std::time::{Duration, Instant};
 
 fn demo_settings() -> Settings {
@@ -63,9 +63,14 @@ async fn one_persistent_slow_worker_gives_one_switch_and_no_return() {
         "a healthy pool is left alone"
     );
     let (slow, state) = &lb.local_workers[0];
-    state
-        .set_fault(Fault::from_json(br#"{"slow_factor": 10}"#).expect("fault"))
-        .expect("set fault");
+    let res = c
+        .put(format!("http://{}/admin/fault", lb.local_controls[0]))
+        .body(r#"{"slow_factor": 10}"#)
+        .send()
+        .await
+        .expect("PUT /admin/fault on the control listener");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(state.fault().slow_factor, Some(10.0));
     load_for(&c, &lb, Duration::from_secs(45), 8).await;
     let d = decisions(&c, &lb).await;
     assert_eq!(

@@ -3,7 +3,7 @@
 //! Timing assertions are lower bounds only (a sleep never ends early); upper bounds are seconds
 //! wide, so a loaded machine does not make these tests flaky.
 
-use super::{client, spawn_worker};
+use super::{client, spawn_controlled, spawn_worker};
 use lb_core::scenario::ErrorMode;
 use lb_core::scenario::model::ServiceFile;
 use lb_live::worker::{WorkerConfig, WorkerState, pattern_byte, serve};
@@ -31,7 +31,7 @@ async fn json(res: reqwest::Response) -> Value {
 
 async fn put_fault(addr: SocketAddr, body: &str) -> reqwest::Response {
     client()
-        .put(url(addr, "/admin/fault"))
+        .put(url(ctl, "/admin/fault"))
         .body(body.to_string())
         .send()
         .await
@@ -57,7 +57,7 @@ async fn wait_until(
 
 #[tokio::test]
 async fn health_is_ok_then_unhealthy_then_ok_again() {
-    let (addr, _) = spawn_worker(config("h1", 4, 10.0)).await;
+    let (addr, ctl, _) = spawn_controlled(config("h1", 4, 10.0), None).await;
     let c = client();
     let res = c.get(url(addr, "/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -68,18 +68,15 @@ async fn health_is_ok_then_unhealthy_then_ok_again() {
     assert_eq!(body["in_service"], 0);
     assert_eq!(body["queued"], 0);
 
-    assert_eq!(
-        put_fault(addr, r#"{"unhealthy": true}"#).await.status(),
-        200
-    );
+    assert_eq!(put_fault(ctl, r#"{"unhealthy": true}"#).await.status(), 200);
     let res = c.get(url(addr, "/health")).send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(json(res).await["status"], "unhealthy");
-    let fault = json(c.get(url(addr, "/admin/fault")).send().await.unwrap()).await;
+    let fault = json(c.get(url(ctl, "/admin/fault")).send().await.unwrap()).await;
     assert_eq!(fault["unhealthy"], true);
     assert_eq!(fault["slow_factor"], Value::Null);
 
-    let res = c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    let res = c.delete(url(ctl, "/admin/fault")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = c.get(url(addr, "/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -123,9 +120,9 @@ async fn work_answers_json_with_the_worker_header() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_slot_serves_requests_in_arrival_order() {
     const SERVICE_MS: f64 = 20.0;
-    let (addr, state) = spawn_worker(config("fifo", 1, SERVICE_MS)).await;
+    let (addr, ctl, state) = spawn_controlled(config("fifo", 1, SERVICE_MS), None).await;
     // The first request holds the slot for 10 service times, so the others queue behind it.
-    put_fault(addr, r#"{"slow_factor": 10}"#).await;
+    put_fault(ctl, r#"{"slow_factor": 10}"#).await;
     let c = client();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -144,7 +141,7 @@ async fn one_slot_serves_requests_in_arrival_order() {
         if k == 0 {
             // In service means its service time is drawn: the slow factor applied to it only.
             wait_until(&state, "the first in service", |s| s.in_service == 1).await;
-            c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+            c.delete(url(ctl, "/admin/fault")).send().await.unwrap();
         }
     }
     let mut queue = Vec::new();
@@ -174,7 +171,7 @@ async fn one_slot_serves_requests_in_arrival_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fast_errors_answer_at_once_without_a_slot() {
-    let (addr, state) = spawn_worker(config("fast", 1, 1000.0)).await;
+    let (addr, ctl, state) = spawn_controlled(config("fast", 1, 1000.0), None).await;
     let c = client();
     // A normal request takes the only slot for 1 s.
     let normal = tokio::spawn(c.get(url(addr, "/work")).send());
@@ -183,7 +180,7 @@ async fn fast_errors_answer_at_once_without_a_slot() {
     })
     .await;
 
-    put_fault(addr, r#"{"error_rate": 1.0, "error_mode": "fast"}"#).await;
+    put_fault(ctl, r#"{"error_rate": 1.0, "error_mode": "fast"}"#).await;
     let res = c.get(url(addr, "/work")).send().await.unwrap();
     assert_eq!(res.status(), 500);
     assert_eq!(res.headers()["x-worker"], "fast");
@@ -195,7 +192,7 @@ async fn fast_errors_answer_at_once_without_a_slot() {
     assert_eq!(body["queue_ms"], 0.0);
     assert_eq!(body["service_ms"], 0.0);
 
-    c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    c.delete(url(ctl, "/admin/fault")).send().await.unwrap();
     let res = normal.await.unwrap().unwrap();
     assert_eq!(res.status(), 200);
     // The slow-down of the failing request did not delay the normal one.
@@ -226,8 +223,8 @@ async fn slow_errors_hold_a_slot_for_the_service_time() {
 
 #[tokio::test]
 async fn slow_factor_multiplies_the_service_time() {
-    let (addr, _) = spawn_worker(config("sf", 4, 10.0)).await;
-    assert_eq!(put_fault(addr, r#"{"slow_factor": 5}"#).await.status(), 200);
+    let (addr, ctl, _) = spawn_controlled(config("sf", 4, 10.0), None).await;
+    assert_eq!(put_fault(ctl, r#"{"slow_factor": 5}"#).await.status(), 200);
     let t = Instant::now();
     let res = client().get(url(addr, "/work")).send().await.unwrap();
     assert!(
@@ -240,8 +237,8 @@ async fn slow_factor_multiplies_the_service_time() {
 
 #[tokio::test]
 async fn delay_adds_to_each_work_request() {
-    let (addr, _) = spawn_worker(config("delay", 4, 10.0)).await;
-    put_fault(addr, r#"{"delay_ms": 60}"#).await;
+    let (addr, ctl, _) = spawn_controlled(config("delay", 4, 10.0), None).await;
+    put_fault(ctl, r#"{"delay_ms": 60}"#).await;
     let t = Instant::now();
     let res = client().get(url(addr, "/work")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -254,8 +251,8 @@ async fn delay_adds_to_each_work_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hang_answers_nothing_until_cleared() {
-    let (addr, state) = spawn_worker(config("hang", 4, 10.0)).await;
-    assert_eq!(put_fault(addr, r#"{"hang": true}"#).await.status(), 200);
+    let (addr, ctl, state) = spawn_controlled(config("hang", 4, 10.0), None).await;
+    assert_eq!(put_fault(ctl, r#"{"hang": true}"#).await.status(), 200);
     let c = client();
     for path in ["/work", "/health"] {
         let err = c
@@ -269,7 +266,7 @@ async fn hang_answers_nothing_until_cleared() {
     // A hung request waiting when the fault is cleared is released.
     let waiting = tokio::spawn(c.get(url(addr, "/work")).send());
     wait_until(&state, "a hung request", |s| s.hung >= 1).await;
-    let res = c.delete(url(addr, "/admin/fault")).send().await.unwrap();
+    let res = c.delete(url(ctl, "/admin/fault")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(waiting.await.unwrap().unwrap().status(), 200);
     let res = c.get(url(addr, "/work")).send().await.unwrap();
@@ -313,7 +310,7 @@ async fn abandoned_work_runs_to_its_end_unless_told_to_stop() {
 async fn get_fault(addr: SocketAddr) -> Value {
     json(
         client()
-            .get(url(addr, "/admin/fault"))
+            .get(url(ctl, "/admin/fault"))
             .send()
             .await
             .expect("GET /admin/fault"),
@@ -323,10 +320,10 @@ async fn get_fault(addr: SocketAddr) -> Value {
 
 #[tokio::test]
 async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
-    let (addr, _) = spawn_worker(config("bad", 4, 10.0)).await;
+    let (addr, ctl, _) = spawn_controlled(config("bad", 4, 10.0), None).await;
     // A fault in force: a refused PUT must leave it as it was.
-    assert_eq!(put_fault(addr, r#"{"slow_factor": 3}"#).await.status(), 200);
-    let before = get_fault(addr).await;
+    assert_eq!(put_fault(ctl, r#"{"slow_factor": 3}"#).await.status(), 200);
+    let before = get_fault(ctl).await;
     let cases = [
         ("{", &["invalid JSON"][..]),
         (r#"{"slow_factor": NaN}"#, &["invalid JSON"]),
@@ -355,7 +352,7 @@ async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
         (r#"{"unhealthy": 1}"#, &["unhealthy:", "boolean"]),
     ];
     for (body, needles) in cases {
-        let res = put_fault(addr, body).await;
+        let res = put_fault(ctl, body).await;
         assert_eq!(res.status(), 400, "{body}");
         assert_eq!(res.headers()["x-worker"], "bad");
         let msg = json(res).await["error"].as_str().unwrap().to_string();
@@ -365,7 +362,7 @@ async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
         }
     }
     assert_eq!(
-        get_fault(addr).await,
+        get_fault(ctl).await,
         before,
         "a refused fault changed the fault"
     );
@@ -374,10 +371,10 @@ async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
 
 #[tokio::test]
 async fn a_fault_round_trips_and_null_means_unset() {
-    let (addr, _) = spawn_worker(config("rt", 4, 10.0)).await;
+    let (addr, ctl, _) = spawn_controlled(config("rt", 4, 10.0), None).await;
     let full = r#"{"slow_factor": 5, "delay_ms": 1.5, "error_rate": 0.25,
                    "error_mode": "slow", "unhealthy": true, "hang": false}"#;
-    let res = put_fault(addr, full).await;
+    let res = put_fault(ctl, full).await;
     assert_eq!(res.status(), 200);
     let answered = json(res).await;
     assert_eq!(answered["slow_factor"], 5.0);
@@ -387,14 +384,14 @@ async fn a_fault_round_trips_and_null_means_unset() {
     assert_eq!(answered["unhealthy"], true);
     assert_eq!(answered["hang"], false);
     // What GET answers can be sent back as is.
-    let got = get_fault(addr).await;
+    let got = get_fault(ctl).await;
     assert_eq!(got, answered);
-    assert_eq!(put_fault(addr, &got.to_string()).await.status(), 200);
-    assert_eq!(get_fault(addr).await, answered);
+    assert_eq!(put_fault(ctl, &got.to_string()).await.status(), 200);
+    assert_eq!(get_fault(ctl).await, answered);
     // PUT replaces the whole fault: fields left out or null are unset.
-    let res = put_fault(addr, r#"{"error_rate": null, "delay_ms": 2}"#).await;
+    let res = put_fault(ctl, r#"{"error_rate": null, "delay_ms": 2}"#).await;
     assert_eq!(res.status(), 200);
-    let got = get_fault(addr).await;
+    let got = get_fault(ctl).await;
     assert_eq!(got["delay_ms"], 2.0);
     for unset in ["slow_factor", "error_rate", "error_mode"] {
         assert_eq!(got[unset], Value::Null, "{unset}: {got}");
@@ -402,12 +399,12 @@ async fn a_fault_round_trips_and_null_means_unset() {
     assert_eq!(got["unhealthy"], false);
     // DELETE clears it.
     let res = client()
-        .delete(url(addr, "/admin/fault"))
+        .delete(url(ctl, "/admin/fault"))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(get_fault(addr).await["delay_ms"], Value::Null);
+    assert_eq!(get_fault(ctl).await["delay_ms"], Value::Null);
 }
 
 #[tokio::test]
@@ -476,6 +473,7 @@ mod binary {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lb-worker"));
         cmd.args(args)
             .env("RUST_LOG", "warn")
+            .env_remove(lb_live::worker::TOKEN_ENV)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -517,6 +515,135 @@ mod binary {
         assert_eq!(res.status(), 200);
         assert_eq!(json(res).await["worker"], "bin-w");
         child.kill().await.unwrap();
+    }
+
+    type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+    /// The child's stdout, line by line.
+    fn stdout_lines(child: &mut tokio::process::Child) -> Lines {
+        tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines()
+    }
+
+    /// The next line, within 10 s.
+    async fn next_line(lines: &mut Lines) -> String {
+        tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("a line within 10 s")
+            .expect("reading stdout")
+            .expect("a line before the end")
+    }
+
+    /// The address after `prefix` on the next line.
+    async fn addr_after(lines: &mut Lines, prefix: &str) -> SocketAddr {
+        let line = next_line(lines).await;
+        line.strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("expected {prefix:?}..., got {line:?}"))
+            .parse()
+            .unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    /// Read the two start-up lines of `child`: `lb-worker NAME listening on ADDR`, then
+    /// `lb-worker NAME control on ADDR`.
+    async fn ready_lines(
+        child: &mut tokio::process::Child,
+        name: &str,
+    ) -> (SocketAddr, SocketAddr) {
+        let mut lines = stdout_lines(child);
+        let data = addr_after(&mut lines, &format!("lb-worker {name} listening on ")).await;
+        let control = addr_after(&mut lines, &format!("lb-worker {name} control on ")).await;
+        (data, control)
+    }
+
+    #[tokio::test]
+    async fn the_fault_api_is_on_the_control_port_behind_the_token_from_the_environment() {
+        let mut child = worker_cmd(&["--listen", "127.0.0.1:0", "--name", "ctl-w"])
+            .env(lb_live::worker::TOKEN_ENV, "from-env")
+            .spawn()
+            .unwrap();
+        let (addr, control) = ready_lines(&mut child, "ctl-w").await;
+        assert!(control.ip().is_loopback(), "{control}");
+        assert_ne!(addr, control);
+        let c = client();
+        let body = r#"{"hang": true}"#;
+        let res = c
+            .put(url(addr, "/admin/fault"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "the data port took a fault");
+        let res = c
+            .put(url(control, "/admin/fault"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let res = c.get(url(addr, "/work")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "a refused fault was applied");
+        let res = c
+            .put(url(control, "/admin/fault"))
+            .bearer_auth("from-env")
+            .body(r#"{"unhealthy": true}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = c.get(url(addr, "/health")).send().await.unwrap();
+        assert_eq!(res.status(), 503);
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn control_off_prints_so_and_serves_no_fault_api() {
+        let mut child = worker_cmd(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "off-w",
+            "--control",
+            "off",
+        ])
+        .spawn()
+        .unwrap();
+        let mut lines = stdout_lines(&mut child);
+        let addr = addr_after(&mut lines, "lb-worker off-w listening on ").await;
+        assert_eq!(next_line(&mut lines).await, "lb-worker off-w control off");
+        let res = client()
+            .delete(url(addr, "/admin/fault"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        child.kill().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_control_address_off_loopback_without_token_is_refused() {
+        // Refused before anything is bound: nothing listens on 0.0.0.0 in this test.
+        let (code, err) = fails(&["--listen", "127.0.0.1:0", "--control", "0.0.0.0:0"]).await;
+        assert_eq!(code, 1);
+        assert!(err.contains("--control 0.0.0.0:0"), "{err}");
+        assert!(err.contains("not a loopback address"), "{err}");
+        assert!(err.contains("--control-token"), "{err}");
+        let (_, err) = fails(&["--listen", "127.0.0.1:0", "--control-token", ""]).await;
+        assert!(err.contains("--control-token: must not be empty"), "{err}");
+        let (_, err) = fails(&["--listen", "127.0.0.1:0", "--control", "nowhere"]).await;
+        assert!(
+            err.contains("--control") && err.contains("IP:PORT"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn control_port_in_use_names_the_flag() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let (code, err) = fails(&["--listen", "127.0.0.1:0", "--control", &addr]).await;
+        assert_eq!(code, 1);
+        assert!(err.contains(&format!("--control {addr}")), "{err}");
+        assert!(err.to_lowercase().contains("in use"), "{err}");
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! The scenario's fault timeline, applied to live workers at the scheduled times (seconds from
-//! the start of the run, as in the simulator):
+//! the start of the run, as in the simulator). `/admin/fault` requests go to each worker's
+//! control listener ([`WorkerPool::controls`]), not to the address the balancer proxies to:
 //!
 //! | scenario action | live |
 //! |---|---|
@@ -33,11 +34,11 @@ pub async fn apply_timeline(
         tokio::time::sleep_until(start + Duration::from_nanos(f.at.as_nanos())).await;
         let t = f.at.as_secs_f64();
         let i = f.worker;
-        let Some(addr) = pool.addrs().get(i).copied() else {
+        let Some(control) = pool.controls().get(i).copied() else {
             warnings.push(format!("fault at {t} s: no worker {i}"));
             continue;
         };
-        let url = format!("http://{addr}/admin/fault");
+        let url = format!("http://{control}/admin/fault");
         let request = match f.action {
             FaultAction::Slow(factor) => {
                 current[i].insert("slow_factor".into(), json!(factor));

@@ -43,7 +43,7 @@
 //! # }
 //! ```
 
-use super::metrics;
+use super::{metrics, ready};
 use super::state::{DecisionView, Shared, StateError, Status, WorkerStatus};
 use axum::Router;
 use axum::body::HttpBody;
@@ -81,6 +81,8 @@ pub fn router(shared: Arc<Shared>, token: Option<String>) -> Router {
         )
         .route("/admin/workers/{addr}/drain", post(drain))
         .route("/admin/workers/{addr}/undrain", post(undrain))
+        .route("/livez", get(ready::livez))
+        .route("/readyz", get(ready::readyz))
         .route(
             "/metrics",
             get(move |headers: HeaderMap| render_metrics(Arc::clone(&exposition), headers)),

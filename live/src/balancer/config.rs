@@ -111,6 +111,8 @@ pub struct ConfigFile {
     /// The decision engine.
     #[serde(default)]
     pub engine: EngineFile,
+    /// The other balancer of a pair, mirrored while this one is the standby.
+    pub peer: Option<super::peer::PeerFile>,
 }
 
 /// `[[workers]]`
@@ -181,6 +183,8 @@ pub struct Overrides {
     pub request_timeout_ms: Option<u64>,
     /// `--shards`
     pub shards: Option<usize>,
+    /// `--peer`, `--peer-vip`, `--peer-interval-ms`.
+    pub peer: super::peer::PeerFlags,
 }
 
 /// Everything the live balancer needs, checked.
@@ -210,6 +214,8 @@ pub struct Settings {
     pub engine: EngineConfig,
     /// Core balancer shards (one per core by default): connections are spread over them.
     pub shards: usize,
+    /// The peer to mirror while standby (`[peer]`, `--peer`).
+    pub peer: Option<super::peer::PeerSettings>,
 }
 
 fn addr(setting: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -394,6 +400,7 @@ impl Settings {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let peer = super::peer::settings(f.peer.as_ref(), &flags.peer, &field, admin)?;
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
             // Refused above: live mode runs no schedule.
@@ -422,6 +429,7 @@ impl Settings {
             balancer,
             engine,
             shards,
+            peer,
         })
     }
 }

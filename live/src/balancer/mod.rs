@@ -12,6 +12,8 @@
 //! - [`metrics`]: `/metrics` through prometheus-client: counters the proxy records into, the
 //!   collector that reads the state at scrape time, the list of families.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
+//! - [`ready`]: `/livez` and `/readyz` on the admin port.
+//! - [`peer`]: a standby mirroring its peer's workers, mode and pinned algorithm.
 //! - [`config`]: the TOML file and flags, checked.
 //! - [`server`]: start everything, stop it gracefully.
 
@@ -19,7 +21,9 @@ pub mod admin;
 pub mod config;
 pub mod health;
 pub mod metrics;
+pub mod peer;
 pub mod proxy;
+pub mod ready;
 pub mod server;
 pub mod state;
 pub mod tick;

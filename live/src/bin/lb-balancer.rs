@@ -4,11 +4,13 @@
 //! lb-balancer --local-workers 3                         # a whole stack on one command
 //! lb-balancer --worker 127.0.0.1:9001 --worker 127.0.0.1:9002 --algorithm adaptive
 //! lb-balancer --config balancer.toml --token secret
+//! lb-balancer --worker 10.200.0.1:9001 --peer http://10.200.0.11:9090 --peer-vip 10.200.0.100
 //! ```
 
 use anyhow::Context;
 use clap::Parser;
 use lb_live::balancer::config::{Overrides, Settings};
+use lb_live::balancer::peer::PeerFlags;
 use lb_live::balancer::server;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,16 @@ struct Cli {
     /// Core balancer shards; client connections are spread over them [default: one per core].
     #[arg(long)]
     shards: Option<usize>,
+    /// The other balancer of a pair (its admin API, http://HOST:PORT): mirror its workers,
+    /// mode and pinned algorithm.
+    #[arg(long, value_name = "URL")]
+    peer: Option<String>,
+    /// Mirror the peer only while this virtual address is not on this host (while standby).
+    #[arg(long, value_name = "IP", requires = "peer")]
+    peer_vip: Option<String>,
+    /// Time between two polls of the peer, ms [default: 500].
+    #[arg(long, value_name = "MS", requires = "peer")]
+    peer_interval_ms: Option<u64>,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -69,6 +81,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         health_interval_ms: cli.health_interval_ms,
         request_timeout_ms: cli.request_timeout_ms,
         shards: cli.shards,
+        peer: PeerFlags {
+            url: cli.peer,
+            vip: cli.peer_vip,
+            interval_ms: cli.peer_interval_ms,
+        },
     };
     let settings = Settings::load(cli.config.as_deref(), &flags)?;
     if settings.workers.is_empty() && cli.local_workers == 0 {

@@ -43,8 +43,8 @@
 //! # }
 //! ```
 
-use super::{metrics, ready};
 use super::state::{DecisionView, Shared, StateError, Status, WorkerStatus};
+use super::{metrics, ready};
 use axum::Router;
 use axum::body::HttpBody;
 use axum::extract::rejection::{JsonRejection, PathRejection};

@@ -51,7 +51,13 @@ pub struct Load {
 }
 
 /// Send `GET url` `rate` times a second for `duration`; SIGKILL `victim` at `kill_at`.
-pub async fn load(url: &str, rate: u32, duration: Duration, kill_at: Duration, victim: u32) -> Load {
+pub async fn load(
+    url: &str,
+    rate: u32,
+    duration: Duration,
+    kill_at: Duration,
+    victim: u32,
+) -> Load {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(1))
@@ -100,7 +106,8 @@ pub struct Outage {
     pub total: usize,
     /// Requests that failed.
     pub failed: usize,
-    /// Failed requests sent before the kill.
+    /// Failed requests sent more than 100 ms before the kill (requests in flight at the kill
+    /// fail, and count only in `failed`).
     pub failed_before_kill: usize,
     /// From the kill to the first request that succeeded after the last failure (`None`: the
     /// service did not come back).
@@ -111,7 +118,8 @@ impl Load {
     /// Count failures and measure the takeover.
     pub fn outage(&self) -> Outage {
         let failed: Vec<&Sent> = self.requests.iter().filter(|s| !s.ok).collect();
-        let before = failed.iter().filter(|s| s.at < self.killed_at).count();
+        let settled = self.killed_at.saturating_sub(Duration::from_millis(100));
+        let before = failed.iter().filter(|s| s.at < settled).count();
         let takeover = match failed.last() {
             None => Some(Duration::ZERO),
             Some(last) => self

@@ -50,7 +50,10 @@ pub fn render(side: &Side) -> Result<String, String> {
     for (k, v) in fields {
         text = text.replace(&format!("@{k}@"), &v);
     }
-    match text.lines().find(|l| !l.trim_start().starts_with('#') && l.contains('@')) {
+    match text
+        .lines()
+        .find(|l| !l.trim_start().starts_with('#') && l.contains('@'))
+    {
         Some(line) => Err(format!("keepalived.conf.in: unfilled field in {line:?}")),
         None => Ok(text),
     }
@@ -80,7 +83,12 @@ impl Keepalived {
         let path = |p: &Path| p.display().to_string();
         // Foreground, log to the console (our log file), no syslog, no respawn of a child.
         let args = [
-            "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--dont-respawn", "--vrrp",
+            "--dont-fork",
+            "--log-console",
+            "--log-detail",
+            "--no-syslog",
+            "--dont-respawn",
+            "--vrrp",
         ]
         .map(str::to_string)
         .into_iter()

@@ -55,7 +55,10 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Poll `check` every 20 ms until it returns `Some`, for at most `limit`.
-pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+pub async fn eventually<T>(
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = check().await {

@@ -69,27 +69,67 @@ async fn wait_mirrored(active: &Running, standby: &Running) -> bool {
 
 #[tokio::test]
 async fn a_standby_mirrors_workers_mode_and_the_pinned_algorithm() {
-    let (w1, w2, w3) = (spawn_worker().await, spawn_worker().await, spawn_worker().await);
+    let (w1, w2, w3) = (
+        spawn_worker().await,
+        spawn_worker().await,
+        spawn_worker().await,
+    );
     let a = active(&[w1]).await;
     // The standby starts with a worker the active does not have: the active's pool wins.
     let b = server::start(standby(&[w1, w3], a.admin_addr, None), 0)
         .await
         .expect("standby starts");
     use reqwest::Method;
-    admin(Method::POST, &a, "/admin/workers", Some(&format!(r#"{{"addr":"{w2}","weight":3}}"#))).await;
-    admin(Method::PUT, &a, "/admin/algorithm", Some(r#"{"algorithm":"least_connections"}"#)).await;
-    admin(Method::POST, &a, &format!("/admin/workers/{w1}/drain"), None).await;
-    assert!(wait_mirrored(&a, &b).await, "standby {:?} vs active {:?}", mirrored(&b.shared.status()), mirrored(&a.shared.status()));
+    admin(
+        Method::POST,
+        &a,
+        "/admin/workers",
+        Some(&format!(r#"{{"addr":"{w2}","weight":3}}"#)),
+    )
+    .await;
+    admin(
+        Method::PUT,
+        &a,
+        "/admin/algorithm",
+        Some(r#"{"algorithm":"least_connections"}"#),
+    )
+    .await;
+    admin(
+        Method::POST,
+        &a,
+        &format!("/admin/workers/{w1}/drain"),
+        None,
+    )
+    .await;
+    assert!(
+        wait_mirrored(&a, &b).await,
+        "standby {:?} vs active {:?}",
+        mirrored(&b.shared.status()),
+        mirrored(&a.shared.status())
+    );
     let s = b.shared.status();
-    assert_eq!((s.algorithm.as_str(), s.mode.as_str()), ("least_connections", "manual"));
+    assert_eq!(
+        (s.algorithm.as_str(), s.mode.as_str()),
+        ("least_connections", "manual")
+    );
     assert_eq!(
         mirrored(&s).2,
         vec![(w1.to_string(), 1, true), (w2.to_string(), 3, false)]
     );
 
     admin(Method::DELETE, &a, &format!("/admin/workers/{w2}"), None).await;
-    admin(Method::PUT, &a, "/admin/mode", Some(r#"{"mode":"adaptive"}"#)).await;
-    assert!(wait_mirrored(&a, &b).await, "standby {:?}", mirrored(&b.shared.status()));
+    admin(
+        Method::PUT,
+        &a,
+        "/admin/mode",
+        Some(r#"{"mode":"adaptive"}"#),
+    )
+    .await;
+    assert!(
+        wait_mirrored(&a, &b).await,
+        "standby {:?}",
+        mirrored(&b.shared.status())
+    );
     assert_eq!(b.shared.status().mode, "adaptive");
     assert_eq!(b.shared.status().workers.len(), 1);
 
@@ -106,7 +146,13 @@ async fn a_balancer_holding_the_virtual_address_mirrors_nothing() {
     let (w1, w2) = (spawn_worker().await, spawn_worker().await);
     let a = active(&[w1, w2]).await;
     use reqwest::Method;
-    admin(Method::PUT, &a, "/admin/algorithm", Some(r#"{"algorithm":"peak_ewma"}"#)).await;
+    admin(
+        Method::PUT,
+        &a,
+        "/admin/algorithm",
+        Some(r#"{"algorithm":"peak_ewma"}"#),
+    )
+    .await;
     // 127.0.0.1 is on this host: this one is the active of its pair and keeps its own state.
     let holder = server::start(standby(&[w1], a.admin_addr, Some("127.0.0.1")), 0)
         .await
@@ -119,7 +165,9 @@ async fn a_balancer_holding_the_virtual_address_mirrors_nothing() {
     // Ten more polls of the follower's period: the holder would have mirrored by now.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let s = holder.shared.status();
-    assert_eq!((s.algorithm.as_str(), s.mode.as_str(), s.workers.len()), ("round_robin", "adaptive", 1));
+    // Mirroring would have made it manual (peak_ewma) over two workers; in adaptive mode its
+    // own engine may switch, so the algorithm is not compared.
+    assert_eq!((s.mode.as_str(), s.workers.len()), ("adaptive", 1));
     for b in [a, holder, follower] {
         b.shutdown().await;
     }

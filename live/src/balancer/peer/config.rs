@@ -68,12 +68,12 @@ pub fn settings(
 ) -> Result<Option<PeerSettings>, ConfigError> {
     let empty = PeerFile::default();
     let file = file.unwrap_or(&empty);
-    let pick = |flag: &Option<String>, name: &str, from_file: &Option<String>, key: &str| {
-        match (flag, from_file) {
-            (Some(v), _) => Some((name.to_string(), v.clone())),
-            (None, Some(v)) => Some((field(key), v.clone())),
-            (None, None) => None,
-        }
+    let pick = |flag: &Option<String>, name: &str, from_file: &Option<String>, key: &str| match (
+        flag, from_file,
+    ) {
+        (Some(v), _) => Some((name.to_string(), v.clone())),
+        (None, Some(v)) => Some((field(key), v.clone())),
+        (None, None) => None,
     };
     let url = pick(&flags.url, "--peer", &file.url, "peer.url");
     let vip = pick(&flags.vip, "--peer-vip", &file.vip, "peer.vip");
@@ -192,7 +192,10 @@ mod tests {
         )
         .expect("ok")
         .expect("a peer");
-        assert_eq!(s.status_uri.to_string(), "http://10.0.0.2:9090/admin/status");
+        assert_eq!(
+            s.status_uri.to_string(),
+            "http://10.0.0.2:9090/admin/status"
+        );
         assert_eq!(s.vip, Some("10.0.0.100".parse().expect("ip")));
         assert_eq!(s.interval, Duration::from_millis(200));
     }
@@ -200,7 +203,10 @@ mod tests {
     #[test]
     fn bad_peer_settings_name_the_setting() {
         let e = err(None, &flags(Some("https://10.0.0.2:9090"), None));
-        assert!(e.starts_with("--peer: ") && e.contains("only http://"), "{e}");
+        assert!(
+            e.starts_with("--peer: ") && e.contains("only http://"),
+            "{e}"
+        );
         let e = err(None, &flags(Some("http://10.0.0.2"), None));
         assert!(e.contains("missing host:port"), "{e}");
         let e = err(None, &flags(Some("http://10.0.0.2:1/admin"), None));

@@ -179,8 +179,7 @@ pub async fn fetch(
         .await
         .map_err(|e| bad_body(format!("reading it: {e}")))?
         .to_bytes();
-    let wire: WireStatus =
-        serde_json::from_slice(&body).map_err(|e| bad_body(e.to_string()))?;
+    let wire: WireStatus = serde_json::from_slice(&body).map_err(|e| bad_body(e.to_string()))?;
     wire.snapshot().map_err(|e| bad_body(e.to_string()))
 }
 

@@ -219,7 +219,11 @@ mod tests {
         let local = snap(
             Algorithm::RoundRobin,
             Mode::Manual,
-            &[member(1, 1, false), member(2, 1, false), member(3, 1, false)],
+            &[
+                member(1, 1, false),
+                member(2, 1, false),
+                member(3, 1, false),
+            ],
         );
         let peer = snap(
             Algorithm::RoundRobin,

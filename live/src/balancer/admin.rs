@@ -51,8 +51,8 @@
 //! ```
 
 use super::conn::{self, ConnStats, Handler, Limits};
-use super::metrics;
 use super::state::{DecisionView, Shared, StateError, Status, WorkerStatus};
+use super::{metrics, ready};
 use axum::Router;
 use axum::body::HttpBody;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -90,6 +90,8 @@ pub fn router(shared: Arc<Shared>, token: Option<String>) -> Router {
         )
         .route("/admin/workers/{addr}/drain", post(drain))
         .route("/admin/workers/{addr}/undrain", post(undrain))
+        .route("/livez", get(ready::livez))
+        .route("/readyz", get(ready::readyz))
         .route(
             "/metrics",
             get(move |headers: HeaderMap| render_metrics(Arc::clone(&exposition), headers)),

@@ -132,6 +132,8 @@ pub struct ConfigFile {
     /// The decision engine.
     #[serde(default)]
     pub engine: EngineFile,
+    /// The other balancer of a pair, mirrored while this one is the standby.
+    pub peer: Option<super::peer::PeerFile>,
 }
 
 /// `[[workers]]`
@@ -216,6 +218,8 @@ pub struct Overrides {
     pub backlog: Option<u32>,
     /// `--admin-insecure`: allow a non-loopback admin address without a token.
     pub admin_insecure: bool,
+    /// `--peer`, `--peer-vip`, `--peer-interval-ms`.
+    pub peer: super::peer::PeerFlags,
 }
 
 /// Limits of the listeners: client timeouts, connection cap, backlog.
@@ -264,6 +268,8 @@ pub struct Settings {
     pub engine: EngineConfig,
     /// Core balancer shards (one per core by default): connections are spread over them.
     pub shards: usize,
+    /// The peer to mirror while standby (`[peer]`, `--peer`).
+    pub peer: Option<super::peer::PeerSettings>,
 }
 
 fn addr(setting: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -466,6 +472,7 @@ impl Settings {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let peer = super::peer::settings(f.peer.as_ref(), &flags.peer, &field, admin)?;
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
             // Refused above: live mode runs no schedule.
@@ -496,6 +503,7 @@ impl Settings {
             balancer,
             engine,
             shards,
+            peer,
         })
     }
 }

@@ -13,6 +13,8 @@
 //! - [`metrics`]: `/metrics` through prometheus-client: counters the proxy records into, the
 //!   collector that reads the state at scrape time, the list of families.
 //! - [`admin`]: the admin API (status, algorithm, mode, decisions, workers, metrics).
+//! - [`ready`]: `/livez` and `/readyz` on the admin port.
+//! - [`peer`]: a standby mirroring its peer's workers, mode and pinned algorithm.
 //! - [`config`]: the TOML file and flags, checked.
 //! - [`server`]: start everything, stop it gracefully.
 
@@ -21,7 +23,9 @@ pub mod config;
 pub mod conn;
 pub mod health;
 pub mod metrics;
+pub mod peer;
 pub mod proxy;
+pub mod ready;
 pub mod server;
 pub mod state;
 pub mod tick;

@@ -195,6 +195,10 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         std::time::Duration::from_nanos(tick),
         stopped(rx.clone()),
     ));
+    if let Some(peer) = settings.peer.clone() {
+        let (shared, token) = (Arc::clone(&shared), settings.token.clone());
+        tasks.spawn(super::peer::run(shared, peer, token, stopped(rx.clone())));
+    }
     let router = admin::router(Arc::clone(&shared), settings.token.clone());
     // The admin API stays up until the proxy has drained, so status can be watched meanwhile.
     let admin_shutdown = stopped(proxy_done_rx);

@@ -4,11 +4,13 @@
 //! lb-balancer --local-workers 3                         # a whole stack on one command
 //! lb-balancer --worker 127.0.0.1:9001 --worker 127.0.0.1:9002 --algorithm adaptive
 //! lb-balancer --config balancer.toml --token secret
+//! lb-balancer --worker 10.200.0.1:9001 --peer http://10.200.0.11:9090 --peer-vip 10.200.0.100
 //! ```
 
 use anyhow::Context;
 use clap::Parser;
 use lb_live::balancer::config::{Overrides, Settings};
+use lb_live::balancer::peer::PeerFlags;
 use lb_live::balancer::server;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +80,16 @@ struct Cli {
     /// Allow an admin address reachable from other hosts without a token (not recommended).
     #[arg(long)]
     admin_insecure: bool,
+    /// The other balancer of a pair (its admin API, http://HOST:PORT): mirror its workers,
+    /// mode and pinned algorithm.
+    #[arg(long, value_name = "URL")]
+    peer: Option<String>,
+    /// Mirror the peer only while this virtual address is not on this host (while standby).
+    #[arg(long, value_name = "IP", requires = "peer")]
+    peer_vip: Option<String>,
+    /// Time between two polls of the peer, ms [default: 500].
+    #[arg(long, value_name = "MS", requires = "peer")]
+    peer_interval_ms: Option<u64>,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -99,6 +111,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         max_connections: cli.max_connections,
         backlog: cli.backlog,
         admin_insecure: cli.admin_insecure,
+        peer: PeerFlags {
+            url: cli.peer,
+            vip: cli.peer_vip,
+            interval_ms: cli.peer_interval_ms,
+        },
     };
     let settings = Settings::load(cli.config.as_deref(), &flags)?;
     if settings.workers.is_empty() && cli.local_workers == 0 {

@@ -84,6 +84,7 @@ pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr])
         balancer: scenario.balancer_config(strategy),
         engine: scenario.engine.clone(),
         shards: scenario.balancer.shards,
+        peer: None,
     }
 }
 

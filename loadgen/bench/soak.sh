@@ -16,7 +16,8 @@
 #   fds flat   the same for descriptors, with FD_SLACK (default 8) descriptors of slack: a
 #              few pooled connections more or less is not a leak
 # Needs MINUTES >= 2 (a first and a last minute). Files (logs, samples.csv, metrics) go to OUT
-# (default target/soak). Only processes this script started are ever killed, by their PID.
+# (default target/soak). SKIP_BUILD=1 uses the binaries already in BIN (default target/release).
+# Only processes this script started are ever killed, by their PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -43,7 +44,7 @@ die() { echo "soak: $*" >&2; exit 2; }
 SECS=$((MINUTES * 60))
 LB_PORT=$BASE_PORT
 ADMIN_PORT=$((BASE_PORT + 1))
-bin=target/release
+bin=${BIN:-target/release}
 mkdir -p "$OUT"
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then

@@ -122,6 +122,9 @@ fn check(what: &str, status: StatusCode, body: &[u8]) {
             )
         });
         let error = json.get("error").and_then(|e| e.as_str()).unwrap_or("");
-        assert!(!error.is_empty(), "{what}: {status} without an error: {json}");
+        assert!(
+            !error.is_empty(),
+            "{what}: {status} without an error: {json}"
+        );
     }
 }

@@ -112,7 +112,10 @@ pub fn run(data: &[u8]) {
         .filter(|w| w.in_flight > 0)
         .map(|w| (w.addr, w.in_flight))
         .collect();
-    assert!(left.is_empty(), "requests still counted in flight: {left:?}");
+    assert!(
+        left.is_empty(),
+        "requests still counted in flight: {left:?}"
+    );
 }
 
 async fn one_connection(rig: &Rig, data: &[u8]) {

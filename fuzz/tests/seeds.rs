@@ -19,7 +19,12 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn seeds(target: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target), &mut out);
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds")
+            .join(target),
+        &mut out,
+    );
     assert!(!out.is_empty(), "no seeds for {target}");
     out
 }
@@ -39,7 +44,10 @@ fn scenario_seeds_and_every_experiment_file() {
     let mut tomls = Vec::new();
     files(&experiments, &mut tomls);
     tomls.retain(|p| p.extension().is_some_and(|e| e == "toml"));
-    assert!(tomls.len() > 10, "experiments/ should hold the scenario files");
+    assert!(
+        tomls.len() > 10,
+        "experiments/ should hold the scenario files"
+    );
     paths.extend(tomls);
     replay(&paths, lb_fuzz::scenario::run);
 }

@@ -237,6 +237,20 @@ pub struct ListenSettings {
     pub backlog: u32,
 }
 
+impl Default for ListenSettings {
+    /// nginx-like client timeouts (60 s header and body, 75 s keep-alive), a connection cap
+    /// from the descriptor limit, a backlog of 1024.
+    fn default() -> Self {
+        ListenSettings {
+            header_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(75),
+            body_timeout: Duration::from_secs(60),
+            max_connections: default_max_connections(),
+            backlog: 1024,
+        }
+    }
+}
+
 /// Everything the live balancer needs, checked.
 #[derive(Debug, Clone)]
 pub struct Settings {

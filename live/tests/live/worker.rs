@@ -29,7 +29,7 @@ async fn json(res: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-async fn put_fault(addr: SocketAddr, body: &str) -> reqwest::Response {
+async fn put_fault(ctl: SocketAddr, body: &str) -> reqwest::Response {
     client()
         .put(url(ctl, "/admin/fault"))
         .body(body.to_string())
@@ -307,7 +307,7 @@ async fn abandoned_work_runs_to_its_end_unless_told_to_stop() {
     assert_eq!((stats.in_service, stats.ok), (0, 0), "{stats:?}");
 }
 
-async fn get_fault(addr: SocketAddr) -> Value {
+async fn get_fault(ctl: SocketAddr) -> Value {
     json(
         client()
             .get(url(ctl, "/admin/fault"))
@@ -320,7 +320,7 @@ async fn get_fault(addr: SocketAddr) -> Value {
 
 #[tokio::test]
 async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
-    let (addr, ctl, _) = spawn_controlled(config("bad", 4, 10.0), None).await;
+    let (_, ctl, _) = spawn_controlled(config("bad", 4, 10.0), None).await;
     // A fault in force: a refused PUT must leave it as it was.
     assert_eq!(put_fault(ctl, r#"{"slow_factor": 3}"#).await.status(), 200);
     let before = get_fault(ctl).await;
@@ -371,7 +371,7 @@ async fn bad_faults_are_refused_naming_the_field_and_the_reason() {
 
 #[tokio::test]
 async fn a_fault_round_trips_and_null_means_unset() {
-    let (addr, ctl, _) = spawn_controlled(config("rt", 4, 10.0), None).await;
+    let (_, ctl, _) = spawn_controlled(config("rt", 4, 10.0), None).await;
     let full = r#"{"slow_factor": 5, "delay_ms": 1.5, "error_rate": 0.25,
                    "error_mode": "slow", "unhealthy": true, "hang": false}"#;
     let res = put_fault(ctl, full).await;

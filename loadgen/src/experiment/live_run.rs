@@ -15,7 +15,7 @@ use hyper::header::HeaderName;
 use indicatif::ProgressBar;
 use lb_core::Strategy;
 use lb_core::scenario::Scenario;
-use lb_live::balancer::config::Settings;
+use lb_live::balancer::config::{ListenSettings, Settings};
 use lb_live::balancer::health::HealthSettings;
 use lb_live::balancer::server;
 use lb_report::{DecisionRow, SummaryRow, TimeseriesRow, WorkerRow};
@@ -67,6 +67,7 @@ pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr])
         // No active checks: one probe at start, then none for a day.
         None => (Duration::from_secs(86_400), Duration::from_secs(1)),
     };
+    let request_timeout = scenario.balancer.timeout.map_or(NO_TIMEOUT, std_duration);
     Settings {
         listen: any,
         admin: any,
@@ -74,7 +75,10 @@ pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr])
         workers: workers.iter().copied().zip(scenario.weights()).collect(),
         token: None,
         connect_timeout: Duration::from_secs(1),
-        request_timeout: scenario.balancer.timeout.map_or(NO_TIMEOUT, std_duration),
+        request_timeout,
+        // One try per request, as in the simulator: a timeout is never retried.
+        per_try_timeout: request_timeout,
+        limits: ListenSettings::default(),
         drain_timeout: Duration::from_secs(5),
         health: HealthSettings {
             interval,

@@ -23,7 +23,7 @@
 //! ejected it and it is not draining. Algorithms only ever see available workers as candidates,
 //! except in *panic mode* (see [`OverloadConfig`]): when fewer than `panic_threshold` percent of
 //! the workers not draining are available, the candidates are every worker that is up, ejected
-//! or not (and every worker not draining when none is up). Admission limits, when set, also
+//! or not (and none when no worker is up: a 503 beats requests to dead workers). Admission limits, when set, also
 //! leave out workers at `max_in_flight_per_worker`; [`Balancer::try_pick`] tells "no worker"
 //! from "overloaded" ([`PickError`]).
 //! Per-worker state (in flight, latency estimates, windows, health) belongs to the balancer, so
@@ -140,7 +140,6 @@ impl<P> Worker<P> {
         match set {
             Candidates::Available => self.available,
             Candidates::Up => self.up,
-            Candidates::Open => self.open,
         }
     }
 }
@@ -152,8 +151,6 @@ enum Candidates {
     Available,
     /// Panic mode: every worker up, ejected or not.
     Up,
-    /// Panic mode with no worker up: every worker not draining.
-    Open,
 }
 
 /// The pool as the algorithms see it at one instant.
@@ -339,10 +336,11 @@ impl<R: Rng, P> Balancer<R, P> {
     fn candidates(&self) -> (Candidates, usize) {
         if !self.in_panic() {
             (Candidates::Available, self.available)
-        } else if self.up > 0 {
-            (Candidates::Up, self.up)
         } else {
-            (Candidates::Open, self.open)
+            // With no worker up, `up` is 0: no pick, a 503 at once. Active checks failing
+            // `fall` times in a row are strong evidence; sending requests to dead workers would
+            // only turn a quick 503 into refused connections and timeouts.
+            (Candidates::Up, self.up)
         }
     }
 
@@ -951,7 +949,7 @@ mod tests {
     }
 
     #[test]
-    fn panic_mode_avoids_workers_that_are_down_unless_none_is_up() {
+    fn panic_mode_avoids_workers_that_are_down_and_none_up_means_no_pick() {
         let mut lb = balancer(Algorithm::RoundRobin, 4);
         let t = Instant::from_nanos(1);
         for w in 0..3 {
@@ -965,15 +963,8 @@ mod tests {
             "only the worker up"
         );
         lb.set_draining(id(3), true);
-        let picked: Vec<_> = (0..6).map(|_| lb.pick(t).unwrap().slot()).collect();
-        assert!(
-            picked.iter().all(|&w| w < 3),
-            "none up: every worker not draining"
-        );
-        assert_eq!(
-            lb.pick_excluding(t, id(0)).map(|w| w.slot() != 0),
-            Some(true)
-        );
+        assert_eq!(lb.try_pick(t), Err(PickError::NoWorker), "none up: no pick");
+        assert_eq!(lb.pick_excluding(t, id(0)), None);
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //!   over every worker that active health checks say is up, *ejected or not*: spreading the load
 //!   over the whole pool beats concentrating it on the few left. Unlike Envoy, which then routes
 //!   to every host, workers that active checks say are down stay out, because a probe that
-//!   fails `fall` times in a row is much stronger evidence than a streak of failed requests; only
-//!   when no worker at all is up does the balancer route over every worker not draining (a
-//!   request with a chance beats a certain 503). Draining workers never take new requests.
+//!   fails `fall` times in a row is much stronger evidence than a streak of failed requests; when
+//!   no worker at all is up there is no pick, and the answer is a 503 at once (requests sent to
+//!   dead workers would only come back as refused connections or timeouts). Draining workers never take new requests.
 //!   Outlier ejection also never ejects a worker when that would take the available share below
 //!   the threshold: with the default, ejection alone never removes more than half the pool.
 //! - **Timeouts are the pool's, unless one worker stands out**: see

@@ -36,13 +36,18 @@
 //! max_ejection_ms = 300000
 //! max_ejection_percent = 50
 //!
+//! [overload]                       # overload protection (lb_core::health::overload)
+//! panic_threshold = 50             # below 50% available, route to every worker that is up
+//! max_in_flight_per_worker = 0     # beyond, 503 with Retry-After at once (0: no limit)
+//! max_pending = 0                  # the same for the whole balancer
+//!
 //! [engine]                         # the decision engine, as in scenario files
 //! window_s = 60
 //! ```
 
 use super::health::HealthSettings;
 use lb_core::engine::EngineConfig;
-use lb_core::health::{ActiveConfig, OutlierConfig};
+use lb_core::health::{ActiveConfig, OutlierConfig, OverloadConfig};
 use lb_core::scenario::{engine_from_file, model::EngineFile};
 use lb_core::{Algorithm, BalancerConfig, Strategy};
 use serde::Deserialize;
@@ -134,6 +139,51 @@ pub struct ConfigFile {
     pub engine: EngineFile,
     /// The other balancer of a pair, mirrored while this one is the standby.
     pub peer: Option<super::peer::PeerFile>,
+    /// Overload protection.
+    #[serde(default)]
+    pub overload: OverloadFile,
+}
+
+/// `[overload]`: the panic threshold and admission control (see `lb_core::health::overload`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadFile {
+    /// Below this percent of the pool available, route over every worker that is up, ejected
+    /// or not (default 50, 0 disables).
+    pub panic_threshold: Option<u32>,
+    /// Most requests in flight on one worker; beyond, 503 with `Retry-After` (default 0: none).
+    pub max_in_flight_per_worker: Option<u32>,
+    /// Most requests in flight in the balancer; beyond, 503 with `Retry-After` (default 0: none).
+    pub max_pending: Option<u32>,
+}
+
+/// The highest admission limit accepted (as in scenario files).
+const MAX_LIMIT: u32 = 100_000_000;
+
+fn overload_settings(
+    f: &OverloadFile,
+    field: &dyn Fn(&str) -> String,
+) -> Result<OverloadConfig, ConfigError> {
+    let d = OverloadConfig::default();
+    let panic_threshold = f.panic_threshold.unwrap_or(d.panic_threshold);
+    if panic_threshold > 100 {
+        return invalid(
+            field("overload.panic_threshold"),
+            format!("a percent, 0 to 100, got {panic_threshold}"),
+        );
+    }
+    let limit = |name: &str, v: Option<u32>| match v {
+        Some(n) if n > MAX_LIMIT => invalid(
+            field(&format!("overload.{name}")),
+            format!("at most {MAX_LIMIT} (0 for no limit), got {n}"),
+        ),
+        v => Ok(v.unwrap_or(0)),
+    };
+    Ok(OverloadConfig {
+        panic_threshold,
+        max_in_flight_per_worker: limit("max_in_flight_per_worker", f.max_in_flight_per_worker)?,
+        max_pending: limit("max_pending", f.max_pending)?,
+    })
 }
 
 /// `[[workers]]`
@@ -284,6 +334,8 @@ pub struct Settings {
     pub shards: usize,
     /// The peer to mirror while standby (`[peer]`, `--peer`).
     pub peer: Option<super::peer::PeerSettings>,
+    /// Panic threshold and admission limits (`[overload]`).
+    pub overload: OverloadConfig,
 }
 
 fn addr(setting: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -487,6 +539,7 @@ impl Settings {
             (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let peer = super::peer::settings(f.peer.as_ref(), &flags.peer, &field, admin)?;
+        let overload = overload_settings(&f.overload, &field)?;
         let algorithm = match strategy {
             Strategy::Fixed(a) => a,
             // Refused above: live mode runs no schedule.
@@ -518,6 +571,7 @@ impl Settings {
             engine,
             shards,
             peer,
+            overload,
         })
     }
 }
@@ -642,6 +696,28 @@ mod tests {
             message: e.to_string(),
         })?;
         Settings::from_parts(f, "b.toml", flags)
+    }
+
+    #[test]
+    fn overload_settings_default_to_the_core_and_bad_ones_name_the_field() {
+        let s = parse("", &Overrides::default()).unwrap();
+        assert_eq!(s.overload, OverloadConfig::default());
+        let s = parse(
+            "[overload]\npanic_threshold = 30\nmax_in_flight_per_worker = 64",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.overload.panic_threshold, 30);
+        assert_eq!(s.overload.max_in_flight_per_worker, 64);
+        assert_eq!(s.overload.max_pending, 0);
+        let e = parse("[overload]\npanic_threshold = 101", &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("overload.panic_threshold"), "{e}");
+        let e = parse(
+            "[overload]\nmax_pending = 4000000000",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("overload.max_pending"), "{e}");
     }
 
     #[test]

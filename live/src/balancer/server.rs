@@ -159,6 +159,7 @@ pub async fn start(settings: Settings, local_workers: usize) -> Result<Running, 
         settings.shards,
     )?;
     shared.set_own_addrs(&[data_addr, admin_addr]);
+    shared.set_overload(settings.overload);
     let proxy = Proxy::new(
         Arc::clone(&shared),
         Timeouts {

@@ -8,6 +8,7 @@ mod control;
 mod engine;
 mod hardening;
 mod metrics;
+mod overload;
 mod worker;
 
 use lb_live::worker::{ControlToken, WorkerConfig, WorkerState, serve, serve_control};

@@ -89,6 +89,7 @@ pub fn settings(scenario: &Scenario, strategy: Strategy, workers: &[SocketAddr])
         engine: scenario.engine.clone(),
         shards: scenario.balancer.shards,
         peer: None,
+        overload: scenario.balancer.overload,
     }
 }
 

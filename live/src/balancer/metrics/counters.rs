@@ -40,11 +40,18 @@ pub enum Answer {
     Timeout,
     /// 502: the worker failed (refused, reset, bad response).
     BadGateway,
+    /// 503: admission control shed the request (the in-flight limits were reached).
+    Overloaded,
 }
 
 impl Answer {
     /// Every reason, in the order `/metrics` lists them.
-    pub const ALL: [Answer; 3] = [Answer::NoWorker, Answer::Timeout, Answer::BadGateway];
+    pub const ALL: [Answer; 4] = [
+        Answer::NoWorker,
+        Answer::Timeout,
+        Answer::BadGateway,
+        Answer::Overloaded,
+    ];
 
     /// The `reason` label value.
     pub fn name(self) -> &'static str {
@@ -52,6 +59,7 @@ impl Answer {
             Answer::NoWorker => "no_worker",
             Answer::Timeout => "timeout",
             Answer::BadGateway => "bad_gateway",
+            Answer::Overloaded => "overloaded",
         }
     }
 }
@@ -135,7 +143,7 @@ impl EncodeMetric for StatusCodes {
 pub struct ProxyMetrics {
     answers: Family<AnswerLabels, Counter>,
     /// The children of `answers`, in [`Answer::ALL`] order.
-    answer: [Counter; 3],
+    answer: [Counter; Answer::ALL.len()],
     retries: Counter,
     responses: StatusCodes,
     request_duration: LatencyHistogram,

@@ -54,7 +54,7 @@ pub static PROXY_RESPONSES: Desc = Desc {
     name: "lb_proxy_responses_total",
     kind: MetricType::Counter,
     labels: &["reason"],
-    help: "Answers made by the balancer itself: no_worker (503), timeout (504), bad_gateway (502).",
+    help: "Answers made by the balancer itself: no_worker (503), timeout (504), bad_gateway (502), overloaded (503 from admission control, with Retry-After).",
 };
 
 /// Retries on another worker.

@@ -39,6 +39,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use lb_core::Outcome;
+use lb_core::health::PickError;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -245,7 +246,10 @@ impl Proxy {
         let deadline = tokio::time::Instant::now() + self.timeouts.request;
         loop {
             let picked = match &failed {
-                None => s.pick(shard),
+                None => match s.try_pick(shard) {
+                    Err(PickError::Overloaded) => return self.shed(),
+                    r => r.ok(),
+                },
                 Some((f, _)) => s.pick_excluding(shard, f.id),
             };
             let Some(picked) = picked else {
@@ -285,6 +289,19 @@ impl Proxy {
                 }
             }
         }
+    }
+
+    /// The immediate answer to a request admission control sheds: 503 with `Retry-After`, so
+    /// that clients back off instead of queueing behind work that would time out anyway.
+    fn shed(&self) -> Response<ProxyBody> {
+        self.shared.proxy.answered(Answer::Overloaded);
+        let mut r = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 overloaded: every worker is at its in-flight limit; retry later".into(),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
     }
 
     /// Answer with a failed try's answer, counted by reason.

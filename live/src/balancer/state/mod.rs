@@ -19,6 +19,7 @@ use super::metrics::counters::{ProxyMetrics, WorkerMetrics};
 use hyper::http::HeaderValue;
 use hyper::http::uri::Authority;
 use lb_core::engine::{Decision, DecisionEngine, EngineConfig, Mode};
+use lb_core::health::{OverloadConfig, PickError};
 use lb_core::time::{Clock, Duration, SystemClock};
 use lb_core::{
     Algorithm, Balancer, BalancerConfig, Control, ControlError, Instant, Outcome, Shards, WorkerId,
@@ -261,6 +262,26 @@ impl Shared {
         g.requests += 1;
         let id = g.lb.pick(now)?;
         Self::picked(&g, shard, id)
+    }
+
+    /// Like [`pick`](Self::pick), telling apart an empty pool (`NoWorker`) from admission
+    /// control shedding the request (`Overloaded`: the in-flight limits are reached).
+    ///
+    /// # Errors
+    ///
+    /// [`PickError`] when no worker may take the request.
+    pub fn try_pick(&self, shard: usize) -> Result<Picked, PickError> {
+        let now = self.now();
+        let shard = shard % self.shards.len();
+        let mut g = self.shard(shard);
+        g.requests += 1;
+        let id = g.lb.try_pick(now)?;
+        Self::picked(&g, shard, id).ok_or(PickError::NoWorker)
+    }
+
+    /// The panic threshold and admission limits, in every shard (each enforces its share).
+    pub fn set_overload(&self, overload: OverloadConfig) {
+        self.control().set_overload(&mut Locked(self), overload);
     }
 
     /// Choose a worker other than `exclude` (retrying after a refused connection).

@@ -11,23 +11,27 @@
 //! [`TimeoutShares`] does that comparison online, per response: it counts each worker's
 //! responses and timeouts over the last 5 to 10 seconds (two 5-second buckets, rolled by
 //! [`TimeoutShares::roll`] from the detector's tick), and a timeout *stands out* when the
-//! worker's timeout rate over that span is above the mean of the workers' rates plus 1.9 of their
-//! standard deviations, Envoy's test turned round. A worker that hangs (every request times out
-//! while the others answer) stands out at once, and so do two of ten; seven survivors all timing
-//! out, or half a pool timing out while the other half recovers, do not: then it is the pool's
-//! load, not a worker. With fewer than 5 workers answering (Envoy's minimum too) there is nobody to compare with, and
-//! timeouts count as before. Recording is O(1); the test is O(workers) and runs on timeouts only.
+//! worker's timeout rate over that span is above twice the median of the workers' rates. The
+//! median is robust where Envoy's mean and deviation are not: a pool where four of ten workers
+//! are too slow for their share (round robin over mixed hardware) has a median near zero, so
+//! those four stand out and are ejected, while a mean-and-deviation test pulled up by the four
+//! would excuse them all. A worker that hangs while the others answer stands out at once; seven
+//! survivors all timing out, or half a pool timing out while the other half recovers, do not:
+//! then it is the pool's load, not a worker. With fewer than 5 workers answering (Envoy's
+//! minimum for its test) there is nobody to compare with, and timeouts count as before.
+//! Recording is O(1); the test is O(workers log workers) and runs on timeouts only.
 
 use crate::time::{Duration, Instant};
 
 /// Length of one bucket: shares look back between one and two of these.
 const BUCKET: Duration = Duration::from_secs(5);
-/// A worker's timeout rate stands out above the pool's mean plus this many standard deviations
-/// (Envoy's `success_rate_stdev_factor`, 1900 thousandths).
-const STDEV_FACTOR: f64 = 1.9;
+/// A worker's timeout rate stands out above this many times the pool's median rate. The median,
+/// not the mean and deviation, because several workers can be bad at once: with four of ten
+/// timing out, the mean and deviation are pulled up by the four and nobody stands out, while
+/// the median still says what a normal worker does.
+const MEDIAN_FACTOR: f64 = 2.0;
 /// With fewer workers answering than this there is no pool to compare with (Envoy's
-/// `success_rate_minimum_hosts`): timeouts count. Below 5 a single worker could never stand out,
-/// since one of `n` values is at most `sqrt(n - 1)` deviations above the mean.
+/// `success_rate_minimum_hosts`): timeouts count.
 const MIN_WORKERS: f64 = 5.0;
 
 /// Responses and timeouts in one span.
@@ -82,18 +86,18 @@ impl TimeoutShares {
         let Some(mine) = self.slots.get(slot).copied().and_then(rate) else {
             return true;
         };
-        let (mut n, mut sum, mut sq) = (0.0, 0.0, 0.0);
-        for r in self.slots.iter().copied().filter_map(rate) {
-            n += 1.0;
-            sum += r;
-            sq += r * r;
-        }
-        if n < MIN_WORKERS {
+        let mut rates: Vec<f64> = self.slots.iter().copied().filter_map(rate).collect();
+        if (rates.len() as f64) < MIN_WORKERS {
             return true;
         }
-        let mean = sum / n;
-        let stdev = (sq / n - mean * mean).max(0.0).sqrt();
-        mine > mean + STDEV_FACTOR * stdev
+        rates.sort_by(f64::total_cmp);
+        let n = rates.len();
+        let median = if n % 2 == 1 {
+            rates[n / 2]
+        } else {
+            (rates[n / 2 - 1] + rates[n / 2]) / 2.0
+        };
+        mine > MEDIAN_FACTOR * median
     }
 
     /// Forget `slot`'s counts (its worker left, or a new one took the slot).
@@ -144,6 +148,24 @@ mod tests {
     }
 
     #[test]
+    fn four_slow_workers_of_ten_stand_out_where_mean_and_deviation_would_excuse_them() {
+        let mut s = TimeoutShares::default();
+        (0..6).for_each(|w| feed(&mut s, w, 100, 0));
+        (6..10).for_each(|w| feed(&mut s, w, 50, 50));
+        assert!((6..10).all(|w| s.stands_out(w)));
+        // Mean 0.2, deviation 0.245: 0.5 is under mean + 1.9 deviations (0.67).
+        let rates = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5];
+        let mean: f64 = rates.iter().sum::<f64>() / 10.0;
+        let dev = (rates.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 10.0).sqrt();
+        assert!(0.5 < mean + 1.9 * dev);
+        // Half the pool timing out alike is the pool's load.
+        let mut s = TimeoutShares::default();
+        (0..5).for_each(|w| feed(&mut s, w, 100, 0));
+        (5..10).for_each(|w| feed(&mut s, w, 50, 50));
+        assert!((5..10).all(|w| !s.stands_out(w)));
+    }
+
+    #[test]
     fn a_worker_alone_or_unknown_counts_as_before() {
         let mut s = TimeoutShares::default();
         feed(&mut s, 0, 10, 10);
@@ -160,7 +182,8 @@ mod tests {
         let t = Instant::ZERO + BUCKET;
         s.roll(t);
         feed(&mut s, 1, 0, 30);
-        // Worker 0's timeouts are still in the previous bucket: two of five time out.
+        feed(&mut s, 2, 0, 30);
+        // Worker 0's timeouts are still in the previous bucket: three of five time out.
         assert!(!s.stands_out(1));
         s.roll(t + BUCKET);
         (2..5).for_each(|w| feed(&mut s, w, 10, 0));

@@ -57,7 +57,7 @@ for t in "${TARGETS[@]}"; do
     cargo +nightly fuzz run "$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -print_final_stats=1 \
         >"logs/$t.log" 2>&1 || status=$?
-    execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "logs/$t.log" | tail -n 1)
+    execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $NF); print $NF}' "logs/$t.log" | tail -n 1)
     corpus=$(find "corpus/$t" -type f | wc -l)
     artifact=$(find "artifacts/$t" -type f | sort | comm -13 "logs/$t.before" - | tr '\n' ' ')
     if [[ $status -ne 0 || -n "$artifact" ]]; then

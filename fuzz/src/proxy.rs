@@ -47,6 +47,9 @@ fn rig() -> &'static Rig {
 }
 
 fn build_rig() -> Rig {
+    // See Cargo.toml: a Rust binary ignores SIGPIPE, libFuzzer's main does not.
+    let sigpipe = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGPIPE, sigpipe).expect("SIGPIPE handler");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -88,6 +91,8 @@ fn build_rig() -> Rig {
         let timeouts = Timeouts {
             connect: Duration::from_millis(200),
             request: REQUEST_TIMEOUT,
+            per_try: REQUEST_TIMEOUT,
+            body: REQUEST_TIMEOUT,
         };
         (Proxy::new(Arc::clone(&shared), timeouts), shared)
     });
@@ -122,7 +127,10 @@ async fn one_connection(rig: &Rig, data: &[u8]) {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let proxy = Arc::clone(&rig.proxy);
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let svc = hyper::service::service_fn(move |req| Arc::clone(&proxy).handle(req, peer, 0));
+    let svc = hyper::service::service_fn(move |req| {
+        let p = Arc::clone(&proxy);
+        async move { Ok::<_, std::convert::Infallible>(p.handle(req, peer, 0).await) }
+    });
     let mut http = http1::Builder::new();
     http.keep_alive(true).half_close(true);
     let conn = http.serve_connection(TokioIo::new(server), svc);

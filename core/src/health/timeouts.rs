@@ -46,19 +46,13 @@ impl Count {
         self.responses += other.responses;
         self.timeouts += other.timeouts;
     }
-    fn sub(&mut self, other: Count) {
-        self.responses -= other.responses;
-        self.timeouts -= other.timeouts;
-    }
 }
 
-/// Per-worker and pool-wide timeout counts over the recent past, indexed by slot.
+/// Per-worker timeout counts over the recent past, indexed by slot.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct TimeoutShares {
     /// (current bucket, previous bucket) per slot.
     slots: Vec<(Count, Count)>,
-    /// Sum over slots, both buckets.
-    total: Count,
     bucket_start: Instant,
 }
 
@@ -73,7 +67,6 @@ impl TimeoutShares {
             timeouts: u64::from(timed_out),
         };
         self.slots[slot].0.add(c);
-        self.total.add(c);
     }
 
     /// Whether `slot`'s timeouts stand out from the rest of the pool's (see the module docs).
@@ -103,9 +96,7 @@ impl TimeoutShares {
     /// Forget `slot`'s counts (its worker left, or a new one took the slot).
     pub(super) fn clear(&mut self, slot: usize) {
         if let Some(s) = self.slots.get_mut(slot) {
-            let (cur, prev) = std::mem::take(s);
-            self.total.sub(cur);
-            self.total.sub(prev);
+            *s = Default::default();
         }
     }
 
@@ -116,11 +107,9 @@ impl TimeoutShares {
             return;
         }
         let idle = now >= self.bucket_start + BUCKET.saturating_mul(2);
-        self.total = Count::default();
         for (cur, prev) in &mut self.slots {
             *prev = if idle { Count::default() } else { *cur };
             *cur = Count::default();
-            self.total.add(*prev);
         }
         self.bucket_start = now;
     }
@@ -174,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn old_buckets_age_out_and_cleared_slots_leave_the_total() {
+    fn old_buckets_age_out_and_cleared_slots_are_forgotten() {
         let mut s = TimeoutShares::default();
         feed(&mut s, 0, 0, 10);
         (1..5).for_each(|w| feed(&mut s, w, 10, 0));
@@ -190,11 +179,10 @@ mod tests {
         feed(&mut s, 0, 10, 0);
         assert!(s.stands_out(1), "worker 0's timeouts aged out");
         s.clear(1);
-        let sum = s.slots.iter().fold(Count::default(), |mut a, &(c, p)| {
-            a.add(c);
-            a.add(p);
-            a
-        });
-        assert_eq!(s.total, sum);
+        assert_eq!(s.slots[1], Default::default());
+        assert!(
+            s.stands_out(1),
+            "no counts left: judged as an unknown worker"
+        );
     }
 }
